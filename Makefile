@@ -1,0 +1,23 @@
+# `make demo` and `make test` each set up .venv on a fresh machine (Python 3.11), then run.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test install clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/python launch.py --config=configs/digits_cnn.py --workdir=runs/digits_cnn
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 --durations=15 tests
+
+clean:
+	rm -rf $(VENV) runs
