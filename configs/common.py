@@ -1,0 +1,69 @@
+"""Defaults shared by the classification configs: every key a classification run reads."""
+
+import ml_collections
+
+
+def classification_config() -> ml_collections.ConfigDict:
+  """A complete classification config; experiment files override what differs."""
+  c = ml_collections.ConfigDict()
+  c.task = 'classification'
+  c.seed = 0
+
+  c.dataset = ml_collections.ConfigDict()
+  c.dataset.name = 'digits'
+  c.dataset.data_dir = ''          # TFDS data dir; '' means TFDS_DATA_DIR or ~/tensorflow_datasets.
+  c.dataset.train_split = 'train'
+  c.dataset.eval_split = 'test'
+  c.dataset.image_size = 0         # 0 keeps the native size.
+  c.dataset.mean = 0.5             # normalisation, in [0, 1] pixel units
+  c.dataset.std = 0.5
+  c.dataset.augment = 'none'       # TFDS: 'none' | 'crop_flip'
+  c.dataset.crop_padding = 4
+  c.dataset.max_shift = 0          # bundled digits: random translation in pixels
+  c.dataset.shuffle_buffer = 10_000
+
+  c.model = ml_collections.ConfigDict()
+  c.model.name = 'lenet5'
+  c.model.dtype = 'float32'        # compute dtype: 'float32' | 'bfloat16'; params stay float32
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = 'sgd'         # 'sgd' | 'adam' | 'adamw'
+  c.optimizer.momentum = 0.9
+  c.optimizer.nesterov = False
+  c.optimizer.b1 = 0.9
+  c.optimizer.b2 = 0.999
+  c.optimizer.eps = 1e-8
+  c.optimizer.weight_decay = 0.0
+  c.optimizer.grad_clip_norm = 0.0  # 0 disables clipping
+
+  c.schedule = ml_collections.ConfigDict()
+  c.schedule.name = 'cosine'       # 'constant' | 'piecewise' | 'cosine'
+  c.schedule.base_lr = 0.1
+  c.schedule.warmup_steps = 0
+  c.schedule.boundaries = [0.5, 0.75]  # piecewise: fractions of num_train_steps, or steps
+  c.schedule.decay_factor = 0.1
+  c.schedule.final_lr_fraction = 0.0
+
+  c.label_smoothing = 0.0
+  c.batch_size = 128               # global, over all devices and processes
+  c.eval_batch_size = 256
+  c.accum_steps = 1
+  c.num_train_steps = 1000
+  c.log_every_steps = 100
+  c.eval_every_steps = 500
+  c.checkpoint_every_steps = 500
+  c.keep_checkpoints = 3
+  return c
+
+
+def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Shrinks any classification config to a few steps that run in seconds."""
+  c.batch_size = 16
+  c.eval_batch_size = 16
+  c.num_train_steps = 4
+  c.log_every_steps = 2
+  c.eval_every_steps = 4
+  c.checkpoint_every_steps = 2
+  c.dataset.shuffle_buffer = 64
+  c.schedule.warmup_steps = 0
+  return c

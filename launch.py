@@ -1,0 +1,36 @@
+"""Launches one experiment: config file in, trained and evaluated model in WORKDIR out.
+
+  python launch.py --config=configs/digits_cnn.py[:smoke] --workdir=DIR [--config.key=value ...]
+
+Relaunching the same command resumes from WORKDIR/checkpoints. On a cluster, start the
+same command on every process: jax.distributed is initialised from --coordinator_address
+/--num_processes/--process_id or from the cluster's environment (SLURM, Open MPI, ...).
+"""
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from vision_jax import launching
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', None, 'Experiment config file, optionally FILE:ARG.',
+                                lock_config=True)
+flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and plots.')
+flags.DEFINE_string('coordinator_address', None, 'host:port of process 0 (multi-process runs).')
+flags.DEFINE_integer('num_processes', None, 'Number of processes (multi-process runs).')
+flags.DEFINE_integer('process_id', None, 'Index of this process (multi-process runs).')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  launching.hide_gpus_from_tensorflow()
+  launching.maybe_initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
+                                         FLAGS.process_id)
+  launching.run_or_exit(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == '__main__':
+  launching.quiet_third_party_logs()
+  app.run(main)

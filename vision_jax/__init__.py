@@ -1,0 +1,1 @@
+"""vision_jax: a functional JAX/Flax research codebase for computer vision."""

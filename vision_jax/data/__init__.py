@@ -1,0 +1,28 @@
+"""Data sources: `build_source(config.dataset, ...)` gives local numpy batches for this process.
+
+Every source exposes num_classes, image_shape, num_eval_examples, train_batches(start_step)
+(infinite, resumable) and eval_batches() (masked; each eval example exactly once).
+"""
+
+from vision_jax.data.batching import Batch
+from vision_jax.data.digits import digits_source
+
+BUNDLED = {'digits': digits_source}
+
+
+def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                 process_index: int = 0, process_count: int = 1):
+  """A bundled source by name, otherwise the TFDS dataset of that name."""
+  if config.name in BUNDLED:
+    return BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
+                                process_index, process_count)
+  from vision_jax.data.tfds_source import TfdsSource
+  return TfdsSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+
+
+def hide_gpus_from_tensorflow() -> None:
+  """Hides accelerators from TensorFlow when it is installed (the GPU machine may lack it)."""
+  import importlib.util
+  if importlib.util.find_spec('tensorflow') is not None:
+    from vision_jax.data.tfds_source import hide_gpus_from_tensorflow as hide
+    hide()

@@ -1,0 +1,145 @@
+"""A tf.data source for any TFDS image-classification dataset (the only module that imports TF).
+
+Train: per-process shard of the split, seeded file and example shuffling, repeat,
+decode + preprocess, batch, prefetch. The stream is deterministic for a seed, so a
+resumed run skips the records already consumed (before decoding) and continues
+exactly where the checkpoint left off. Eval: this process's shard, padded and masked.
+"""
+
+import os
+from typing import Iterator
+
+import numpy as np
+
+from vision_jax.data.batching import Batch, padded_batches
+from vision_jax.errors import UserError
+
+
+def hide_gpus_from_tensorflow() -> None:
+  """Keeps tf.data on the host: TF must never take accelerator memory from JAX."""
+  import tensorflow as tf
+  tf.config.set_visible_devices([], 'GPU')
+
+
+def _load_split(builder, split, shuffle: bool, seed: int):
+  """builder.as_dataset, turning 'not prepared' into one actionable line."""
+  import tensorflow_datasets as tfds
+  try:
+    return builder.as_dataset(split=split, shuffle_files=shuffle,
+                              read_config=tfds.ReadConfig(shuffle_seed=seed, try_autocache=False))
+  except AssertionError as e:
+    if 'could not find data' not in str(e):
+      raise
+    raise UserError(
+        f'TFDS dataset {builder.name!r} is not prepared in {builder.data_dir}: run '
+        f'`tfds build {builder.name} --data_dir=DIR` where the internet is reachable, then copy DIR '
+        f'here and set TFDS_DATA_DIR=DIR (or config.dataset.data_dir)') from None
+
+
+def _builder(config):
+  import tensorflow_datasets as tfds
+  try:
+    return tfds.builder(config.name, data_dir=config.get('data_dir') or None)
+  except tfds.core.registered.DatasetNotFoundError:
+    raise UserError(f'unknown dataset {config.name!r}: neither bundled (digits) nor a TFDS '
+                    'dataset name') from None
+
+
+def _preprocess_fn(config, num_channels: int, train: bool, seed: int):
+  """Returns (index, example) -> {'image', 'label'}: scale, optional crop/flip, resize, normalise."""
+  import tensorflow as tf
+  size = config.get('image_size')
+  augment = config.get('augment', 'none')
+  mean = tf.constant(config.get('mean', 0.5), tf.float32)
+  std = tf.constant(config.get('std', 0.5), tf.float32)
+  pad = config.get('crop_padding', 4)
+
+  def fn(index, example):
+    image = tf.cast(example['image'], tf.float32) / 255.0
+    if size and (image.shape[0] != size or image.shape[1] != size):
+      image = tf.image.resize(image, (size, size), antialias=True)
+    if train and augment == 'crop_flip':
+      # Stateless ops keyed by the example's stream index keep augmentation resumable.
+      key = tf.stack([tf.constant(seed, tf.int64), index])
+      h, w = image.shape[0], image.shape[1]
+      image = tf.image.pad_to_bounding_box(image, pad, pad, h + 2 * pad, w + 2 * pad)
+      image = tf.image.stateless_random_crop(image, (h, w, num_channels), seed=key)
+      image = tf.image.stateless_random_flip_left_right(image, seed=key + 1)
+    image = (image - mean) / std
+    return {'image': image, 'label': tf.cast(example['label'], tf.int32)}
+  return fn
+
+
+def _tf_options():
+  import tensorflow as tf
+  options = tf.data.Options()
+  options.deterministic = True
+  options.threading.private_threadpool_size = max(1, os.cpu_count() or 1)
+  return options
+
+
+class TfdsSource:
+  """TFDS classification data for one process; see the module docstring."""
+
+  AUGMENTATIONS = ('none', 'crop_flip')
+
+  def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    import tensorflow_datasets as tfds
+    hide_gpus_from_tensorflow()
+    if config.get('augment', 'none') not in self.AUGMENTATIONS:
+      raise UserError(f'unknown dataset.augment {config.augment!r}; choose one of: '
+                      f'{", ".join(self.AUGMENTATIONS)}')
+    self.config, self.seed = config, seed
+    self.builder = _builder(config)
+    features = self.builder.info.features
+    if 'image' not in features or 'label' not in features:
+      raise UserError(f'TFDS dataset {config.name!r} has no image/label features for classification')
+    self.num_classes = features['label'].num_classes
+    shape = features['image'].shape
+    size = config.get('image_size') or shape[0]
+    self.image_shape = (size, size, shape[-1])
+    self.local_batch_size = global_batch_size // process_count
+    self.local_eval_batch_size = eval_batch_size // process_count
+    self.process_index, self.process_count = process_index, process_count
+    self.train_split = tfds.even_splits(config.train_split, n=process_count)[process_index]
+    self.eval_split = tfds.even_splits(config.eval_split, n=process_count,
+                                       drop_remainder=False)[process_index]
+    self._eval_counts = self._all_eval_counts()
+    self.num_eval_examples = int(sum(self._eval_counts))
+
+  def _all_eval_counts(self) -> np.ndarray:
+    """Eval examples on every process, so all processes run the same number of eval steps."""
+    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
+    count = int(ds.cardinality())
+    if count < 0:
+      count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+    if self.process_count == 1:
+      return np.array([count])
+    from jax.experimental import multihost_utils
+    return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
+
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    """Local train batches from global step `start_step` on, forever."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    ds = _load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
+    ds = ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed,
+                    reshuffle_each_iteration=True).repeat()
+    ds = ds.enumerate().skip(start_step * self.local_batch_size)
+    preprocess = _preprocess_fn(self.config, self.image_shape[-1], train=True, seed=self.seed)
+    ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return iter(tfds.as_numpy(ds.with_options(_tf_options())))
+
+  def eval_batches(self) -> Iterator[Batch]:
+    """Masked local eval batches; every process yields the same number of them."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).enumerate()
+    preprocess = _preprocess_fn(self.config, self.image_shape[-1], train=False, seed=self.seed)
+    ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
+    count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
+    return padded_batches(iter(tfds.as_numpy(ds.with_options(_tf_options()))),
+                          self.local_eval_batch_size, max(1, count))

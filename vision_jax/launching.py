@@ -1,0 +1,68 @@
+"""Process set-up for launch.py: quiet logs, TF off the GPUs, multi-process JAX, one-line errors."""
+
+import logging as std_logging
+import os
+import sys
+from typing import Optional
+
+from absl import logging
+
+# Environment variables that mean "this process is one of several" on common clusters.
+CLUSTER_SIZE_VARIABLES = ('SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'JAX_NUM_PROCESSES')
+QUIET_PACKAGES = ('orbax', 'tensorflow_datasets', 'etils')
+
+
+class _DropThirdPartyInfo(std_logging.Filter):
+  """Hides INFO chatter that orbax and TFDS send through the shared absl logger."""
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    noisy = any(f'/{name}/' in record.pathname for name in QUIET_PACKAGES)
+    return record.levelno >= std_logging.WARNING or not noisy
+
+
+def quiet_third_party_logs() -> None:
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  logging.get_absl_handler().addFilter(_DropThirdPartyInfo())
+
+
+def launched_as_one_of_many() -> bool:
+  """True when a cluster environment says there are several processes."""
+  if os.environ.get('JAX_COORDINATOR_ADDRESS'):
+    return True
+  return any(int(os.environ.get(v, '1') or 1) > 1 for v in CLUSTER_SIZE_VARIABLES)
+
+
+def maybe_initialize_distributed(coordinator_address: Optional[str], num_processes: Optional[int],
+                                 process_id: Optional[int]) -> None:
+  """jax.distributed.initialize from explicit flags, or auto-detected from the cluster environment.
+
+  CPU processes exchange collectives through gloo, so multi-process runs work without GPUs.
+  """
+  explicit = coordinator_address is not None
+  if not explicit and not launched_as_one_of_many():
+    return
+  import jax
+  jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  if explicit:
+    jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  else:
+    jax.distributed.initialize()
+  logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
+def hide_gpus_from_tensorflow() -> None:
+  from vision_jax.data import hide_gpus_from_tensorflow as hide
+  hide()
+
+
+def run_or_exit(config, workdir: str) -> None:
+  """Runs the experiment; a UserError becomes one line on stderr and exit status 1."""
+  from vision_jax.errors import UserError
+  from vision_jax.train import run
+  from vision_jax.train.metrics import summary_line
+  try:
+    print(summary_line(run(config, workdir)), flush=True)
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr, flush=True)
+    sys.exit(1)

@@ -1,0 +1,15 @@
+"""`run(config, workdir)`: dispatches on config.task to that task's module (imported lazily)."""
+
+import importlib
+
+from vision_jax.registry import Registry
+from vision_jax.train.loop import prepare_workdir
+
+TASKS: Registry[str] = Registry('task')
+TASKS.register('classification')('vision_jax.tasks.classification')
+
+
+def run(config, workdir: str):
+  """Trains and evaluates the experiment described by `config` in `workdir`."""
+  module = importlib.import_module(TASKS.get(config.task))
+  return module.run(config, prepare_workdir(workdir))

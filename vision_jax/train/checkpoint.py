@@ -1,0 +1,56 @@
+"""Orbax checkpoints in WORKDIR/checkpoints: periodic saves, newest N kept, auto-resume.
+
+Orbax writes each step to a temporary folder and renames it when complete, so a
+run killed mid-write leaves the previous checkpoint intact. A checkpoint that
+cannot be restored is reported by path and never overwritten or deleted.
+"""
+
+import os
+from typing import Any, Optional
+
+import jax
+import orbax.checkpoint as ocp
+
+from vision_jax.errors import UserError
+
+
+class Checkpointer:
+  """Saves and restores a pytree ({'state': ..., 'rng': ...}) by step."""
+
+  def __init__(self, workdir: str, save_every_steps: int, keep: int):
+    self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+    if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+      raise UserError(f'{self.directory} exists and is not a directory')
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=save_every_steps,
+                                           create=True)
+    self.manager = ocp.CheckpointManager(self.directory, options=options)
+
+  def latest_step(self) -> Optional[int]:
+    return self.manager.latest_step()
+
+  def restore_latest(self, abstract_target: Any) -> Optional[tuple[int, Any]]:
+    """(step, pytree) from the newest checkpoint, or None when there is none."""
+    step = self.latest_step()
+    if step is None:
+      return None
+    path = os.path.join(self.directory, str(step))
+    try:
+      restored = self.manager.restore(step, args=ocp.args.StandardRestore(abstract_target))
+    except Exception as e:  # Orbax raises many types for unreadable or mismatched data.
+      reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+      raise UserError(f'checkpoint {path} cannot be restored into this config ({reason}); it was '
+                      'left untouched: use another --workdir or move the checkpoint away') from None
+    return step, restored
+
+  def save(self, step: int, pytree: Any, force: bool = False) -> bool:
+    """Saves asynchronously when `step` is due (or forced); returns whether it saved."""
+    return self.manager.save(step, args=ocp.args.StandardSave(pytree), force=force)
+
+  def close(self) -> None:
+    self.manager.wait_until_finished()
+    self.manager.close()
+
+
+def abstract_like(tree: Any) -> Any:
+  """ShapeDtypeStructs with shardings, the restore target orbax needs for sharded arrays."""
+  return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)

@@ -1,0 +1,61 @@
+"""Optimizers and learning-rate schedules built from `config.optimizer` and `config.schedule`."""
+
+import jax
+import optax
+
+from vision_jax.errors import UserError
+
+SCHEDULES = ('constant', 'piecewise', 'cosine')
+OPTIMIZERS = ('sgd', 'adam', 'adamw')
+
+
+def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
+  """Linear warmup from 0 over `warmup_steps`, then constant, piecewise or cosine decay.
+
+  piecewise: lr = base_lr * prod(decay_factor for each boundary passed); boundaries are
+  fractions of num_train_steps (< 1) or absolute steps.
+  """
+  base, warmup = schedule.base_lr, schedule.get('warmup_steps', 0)
+  if schedule.name not in SCHEDULES:
+    raise UserError(f'unknown schedule.name {schedule.name!r}; choose one of: {", ".join(SCHEDULES)}')
+  if schedule.name == 'constant':
+    main = optax.constant_schedule(base)
+  elif schedule.name == 'piecewise':
+    steps = [int(b * num_train_steps) if b < 1 else int(b) for b in schedule.boundaries]
+    main = optax.piecewise_constant_schedule(
+        base, {s - warmup: schedule.get('decay_factor', 0.1) for s in steps})
+  else:
+    main = optax.cosine_decay_schedule(base, max(1, num_train_steps - warmup),
+                                       alpha=schedule.get('final_lr_fraction', 0.0))
+  if not warmup:
+    return main
+  return optax.join_schedules([optax.linear_schedule(0.0, base, warmup), main], [warmup])
+
+
+def _decay_mask(params):
+  """Weight decay applies to kernels only, not to biases or normalisation scales/offsets."""
+  return jax.tree.map(lambda p: p.ndim > 1, params)
+
+
+def create_optimizer(optimizer, learning_rate_fn: optax.Schedule) -> optax.GradientTransformation:
+  """sgd (momentum/nesterov) and adam use L2 weight decay added to the gradient, as in the
+  papers they come from; adamw uses decoupled decay. Optional clipping by global norm."""
+  if optimizer.name not in OPTIMIZERS:
+    raise UserError(f'unknown optimizer.name {optimizer.name!r}; choose one of: {", ".join(OPTIMIZERS)}')
+  wd = optimizer.get('weight_decay', 0.0)
+  parts = []
+  if optimizer.get('grad_clip_norm', 0.0):
+    parts.append(optax.clip_by_global_norm(optimizer.grad_clip_norm))
+  if optimizer.name == 'adamw':
+    parts.append(optax.adamw(learning_rate_fn, b1=optimizer.get('b1', 0.9), b2=optimizer.get('b2', 0.999),
+                             eps=optimizer.get('eps', 1e-8), weight_decay=wd, mask=_decay_mask))
+    return optax.chain(*parts)
+  if wd:
+    parts.append(optax.add_decayed_weights(wd, mask=_decay_mask))
+  if optimizer.name == 'sgd':
+    parts.append(optax.sgd(learning_rate_fn, momentum=optimizer.get('momentum', 0.0) or None,
+                           nesterov=optimizer.get('nesterov', False)))
+  else:
+    parts.append(optax.adam(learning_rate_fn, b1=optimizer.get('b1', 0.9), b2=optimizer.get('b2', 0.999),
+                            eps=optimizer.get('eps', 1e-8)))
+  return optax.chain(*parts)
