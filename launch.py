@@ -33,4 +33,4 @@ def main(argv):
 
 if __name__ == '__main__':
   launching.quiet_third_party_logs()
-  app.run(main)
+  app.run(main, flags_parser=launching.parse_flags)

@@ -21,8 +21,62 @@ class _DropThirdPartyInfo(std_logging.Filter):
 
 
 def quiet_third_party_logs() -> None:
+  """Keeps the console to our progress lines: TF C++ chatter and orbax/TFDS INFO are hidden."""
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')  # TF only runs tf.data here; this silences its banner.
   logging.get_absl_handler().addFilter(_DropThirdPartyInfo())
+
+
+def _unknown_config_key(config, argv: list[str]) -> Optional[str]:
+  """A message for the first --config.a.b override whose path is not in `config`, if any."""
+  for arg in argv:
+    if not arg.startswith('--config.'):
+      continue
+    path = arg[len('--config.'):].split('=', 1)[0].split('.')
+    node = config
+    for depth, key in enumerate(path):
+      if not hasattr(node, 'keys') or key not in node.keys():
+        where = 'config' + ''.join(f'.{k}' for k in path[:depth])
+        valid = ', '.join(sorted(node.keys())) if hasattr(node, 'keys') else 'none (not a group)'
+        return f'unknown config key {".".join(path)!r}; valid keys of {where}: {valid}'
+      node = node[key]
+  return None
+
+
+def _config_spec(argv: list[str]) -> Optional[str]:
+  return next((a.split('=', 1)[1] for a in argv if a.startswith('--config=')), None)
+
+
+def _load_config_from_argv(argv: list[str]):
+  """get_config(arg) of the --config=FILE[:ARG] in argv, or None if it cannot be loaded."""
+  import runpy
+  spec = _config_spec(argv)
+  if spec is None:
+    return None
+  path, _, arg = spec.partition(':')
+  try:
+    return runpy.run_path(path)['get_config'](arg or None)
+  except Exception:
+    return None
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing where any bad flag, config file or override is one line and exit status 1."""
+  from absl import flags
+  try:
+    args = flags.FLAGS(argv)
+    flags.FLAGS.config.keys()  # config_flags defers file-loading errors to the first use.
+    return args
+  except Exception as e:  # absl and config_flags raise many types for bad input.
+    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    spec = _config_spec(argv)
+    if spec and not os.path.isfile(spec.partition(':')[0]):
+      message = f'config file {spec.partition(":")[0]} does not exist'
+    config = _load_config_from_argv(argv)
+    if config is not None:
+      message = _unknown_config_key(config, argv) or message
+  print(f'error: {message}', file=sys.stderr, flush=True)
+  sys.exit(1)
 
 
 def launched_as_one_of_many() -> bool:

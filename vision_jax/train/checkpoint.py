@@ -21,8 +21,11 @@ class Checkpointer:
     self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
     if os.path.exists(self.directory) and not os.path.isdir(self.directory):
       raise UserError(f'{self.directory} exists and is not a directory')
+    # Synchronous saves: orbax 0.12.8's async path raced with its own finalisation here
+    # ("Checkpoint directory does not exist: N.orbax-checkpoint-tmp/...") when tf.data
+    # threads kept the CPUs busy. A save now blocks the loop for its duration.
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, save_interval_steps=save_every_steps,
-                                           create=True)
+                                           create=True, enable_async_checkpointing=False)
     self.manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_step(self) -> Optional[int]:
@@ -43,7 +46,7 @@ class Checkpointer:
     return step, restored
 
   def save(self, step: int, pytree: Any, force: bool = False) -> bool:
-    """Saves asynchronously when `step` is due (or forced); returns whether it saved."""
+    """Saves when `step` is due (or forced); returns whether it saved."""
     return self.manager.save(step, args=ocp.args.StandardSave(pytree), force=force)
 
   def close(self) -> None:

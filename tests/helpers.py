@@ -1,0 +1,42 @@
+"""Test helpers: load configs by name, run launch.py in a subprocess, read metrics."""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAUNCH = os.path.join(ROOT, 'launch.py')
+
+
+def load_config(name: str, arg: str = 'smoke'):
+  """configs/<name>.py's get_config(arg), as launch.py would build it (unlocked)."""
+  return importlib.import_module(f'configs.{name}').get_config(arg)
+
+
+def subprocess_env(num_devices: int = 1, **extra) -> dict:
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=ROOT,
+             XLA_FLAGS=f'--xla_force_host_platform_device_count={num_devices}')
+  env.update(extra)
+  return env
+
+
+def launch(args: list[str], num_devices: int = 1, timeout: int = 300, env: dict | None = None,
+           python_prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+  """Runs `python launch.py ARGS` and returns the finished process (stdout/stderr as text)."""
+  command = [sys.executable] + (python_prefix or [LAUNCH]) + args
+  return subprocess.run(command, cwd=ROOT, env=env or subprocess_env(num_devices),
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def start_launch(args: list[str], num_devices: int = 1, **popen_kwargs) -> subprocess.Popen:
+  """Starts `python launch.py ARGS` without waiting."""
+  return subprocess.Popen([sys.executable, LAUNCH] + args, cwd=ROOT, env=subprocess_env(num_devices),
+                          **popen_kwargs)
+
+
+def metrics(workdir: str, split: str | None = None) -> list[dict]:
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    records = [json.loads(line) for line in f]
+  return [r for r in records if split is None or r['split'] == split]

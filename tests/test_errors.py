@@ -1,0 +1,106 @@
+"""Bad user input: one line naming the problem, exit status 1, and no data lost."""
+
+import hashlib
+import os
+
+import pytest
+
+from tests.helpers import launch, subprocess_env
+
+SMOKE = '--config=configs/digits_cnn.py:smoke'
+
+
+def assert_one_line_error(result, *fragments):
+  assert result.returncode == 1, (result.stdout, result.stderr)
+  assert 'Traceback' not in result.stderr, result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('error: '), result.stderr
+  for fragment in fragments:
+    assert fragment in last, last
+
+
+@pytest.mark.parametrize('override, fragments', [
+    ('--config.optimizer.nme=sgd', ["unknown config key 'optimizer.nme'", 'momentum, name']),
+    ('--config.optimizer.name=adagrad', ["unknown optimizer.name 'adagrad'", 'sgd, adam, adamw']),
+    ('--config.schedule.name=linear', ["unknown schedule.name 'linear'", 'constant, piecewise, cosine']),
+    ('--config.model.name=resnet9', ["unknown model 'resnet9'", 'lenet5']),
+    ('--config.task=segmentation', ["unknown task 'segmentation'", 'classification']),
+    ('--config.dataset.name=no_such_dataset', ["unknown dataset 'no_such_dataset'"]),
+    ('--config.batch_size=abc', ['--config.batch_size=abc']),
+])
+def test_bad_config_names_the_problem(tmp_path, override, fragments):
+  assert_one_line_error(launch([SMOKE, f'--workdir={tmp_path}', override]), *fragments)
+
+
+def test_missing_config_file(tmp_path):
+  assert_one_line_error(launch(['--config=configs/nope.py', f'--workdir={tmp_path}']),
+                        'config file configs/nope.py does not exist')
+
+
+def test_batch_not_divisible_by_device_count(tmp_path):
+  result = launch([SMOKE, f'--workdir={tmp_path}', '--config.batch_size=16'], num_devices=3)
+  assert_one_line_error(result, 'batch_size 16 is not divisible by the 3 devices')
+
+
+def test_unwritable_workdir(tmp_path):
+  blocker = tmp_path / 'a_file'
+  blocker.write_text('not a directory')
+  result = launch([SMOKE, f'--workdir={blocker}/run'])
+  assert_one_line_error(result, f'workdir {blocker}/run is not writable')
+  assert blocker.read_text() == 'not a directory'
+
+
+def test_unprepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
+  env = subprocess_env(TFDS_DATA_DIR=str(tmp_path / 'tfds'))
+  result = launch([SMOKE, f'--workdir={tmp_path}/run', '--config.dataset.name=mnist'], env=env)
+  assert_one_line_error(result, "TFDS dataset 'mnist' is not prepared", 'tfds build mnist', 'TFDS_DATA_DIR')
+
+
+def _tree_digest(path) -> str:
+  digest = hashlib.sha256()
+  for root, _, files in sorted(os.walk(path)):
+    for name in sorted(files):
+      full = os.path.join(root, name)
+      digest.update(full.encode() + open(full, 'rb').read())
+  return digest.hexdigest()
+
+
+@pytest.fixture(scope='module')
+def trained_workdir(tmp_path_factory):
+  workdir = tmp_path_factory.mktemp('trained')
+  assert launch([SMOKE, f'--workdir={workdir}']).returncode == 0
+  return workdir
+
+
+def test_incompatible_checkpoint_is_named_and_kept(trained_workdir, tmp_path):
+  import shutil
+  workdir = tmp_path / 'run'
+  shutil.copytree(trained_workdir, workdir)
+  before = _tree_digest(workdir / 'checkpoints')
+  result = launch([SMOKE, f'--workdir={workdir}', '--config.model.features=(8,16)'])
+  assert_one_line_error(result, f'checkpoint {workdir}/checkpoints/4 cannot be restored', 'left untouched')
+  assert _tree_digest(workdir / 'checkpoints') == before
+
+
+def test_corrupt_checkpoint_is_named_and_kept(trained_workdir, tmp_path):
+  import shutil
+  workdir = tmp_path / 'run'
+  shutil.copytree(trained_workdir, workdir)
+  for root, _, files in os.walk(workdir / 'checkpoints' / '4'):
+    for name in files:
+      with open(os.path.join(root, name), 'r+b') as f:
+        f.write(b'\x00garbage\x00' * 4)
+  before = _tree_digest(workdir / 'checkpoints')
+  result = launch([SMOKE, f'--workdir={workdir}'])
+  assert_one_line_error(result, f'checkpoint {workdir}/checkpoints/4 cannot be restored')
+  assert _tree_digest(workdir / 'checkpoints') == before
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(trained_workdir, tmp_path):
+  import shutil
+  workdir = tmp_path / 'run'
+  shutil.copytree(trained_workdir, workdir)
+  result = launch([SMOKE, f'--workdir={workdir}', '--config.num_train_steps=20',
+                   '--config.schedule.base_lr=1e9', '--config.checkpoint_every_steps=100'])
+  assert_one_line_error(result, 'became non-finite', 'last good checkpoint is step 4')
+  assert sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']

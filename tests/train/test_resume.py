@@ -1,0 +1,71 @@
+"""Kill-and-resume: a run SIGKILLed at any moment and relaunched ends like an uninterrupted one."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+
+from tests.helpers import launch, metrics, start_launch
+
+ARGS = ['--config=configs/digits_cnn.py:smoke', '--config.num_train_steps=60', '--config.log_every_steps=1',
+        '--config.eval_every_steps=30', '--config.checkpoint_every_steps=3', '--config.keep_checkpoints=2']
+
+
+def _kill_at_step(workdir, step: int) -> None:
+  """Starts a run and SIGKILLs it as soon as it has logged `step` (mid-loop, often mid-save)."""
+  process = start_launch(ARGS + [f'--workdir={workdir}'], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+  path = os.path.join(workdir, 'metrics.jsonl')
+  deadline = time.time() + 240
+  while process.poll() is None and time.time() < deadline:
+    if os.path.exists(path) and any(r['step'] >= step for r in metrics(str(workdir))):
+      break
+    time.sleep(0.005)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+
+
+def _assert_same_run(resumed, reference):
+  ref_train, got_train = metrics(reference, 'train'), metrics(resumed, 'train')
+  assert [r['step'] for r in got_train] == [r['step'] for r in ref_train]
+  np.testing.assert_allclose([r['loss'] for r in got_train], [r['loss'] for r in ref_train], rtol=1e-6)
+  ref_eval, got_eval = metrics(reference, 'eval'), metrics(resumed, 'eval')
+  assert [r['step'] for r in got_eval] == [r['step'] for r in ref_eval] == [30, 60]
+  for key in ('loss', 'accuracy', 'top5_accuracy'):
+    np.testing.assert_allclose(got_eval[-1][key], ref_eval[-1][key], rtol=1e-6)
+
+
+def test_sigkill_anywhere_then_relaunch_matches_uninterrupted_run(tmp_path):
+  reference = tmp_path / 'reference'
+  assert launch(ARGS + [f'--workdir={reference}']).returncode == 0
+  resumed = tmp_path / 'resumed'
+  for step in (4, 23, 41):
+    _kill_at_step(resumed, step)
+  final = launch(ARGS + [f'--workdir={resumed}'])
+  assert final.returncode == 0, final.stderr[-3000:]
+  assert 'resumed from' in final.stderr
+  _assert_same_run(str(resumed), str(reference))
+
+
+def test_checkpoint_left_half_written_is_ignored(tmp_path):
+  """A kill during a save leaves orbax's temporary folder; the run resumes from the last complete one."""
+  reference = tmp_path / 'reference'
+  assert launch(ARGS + [f'--workdir={reference}', '--config.num_train_steps=30']).returncode == 0
+  interrupted = tmp_path / 'interrupted'
+  shutil.copytree(reference, interrupted)
+  checkpoints = interrupted / 'checkpoints'
+  shutil.rmtree(checkpoints / '30')
+  partial = checkpoints / '30.orbax-checkpoint-tmp'
+  shutil.copytree(checkpoints / '27', partial)
+  for root, _, files in os.walk(partial):
+    for name in files[: len(files) // 2]:
+      os.remove(os.path.join(root, name))
+  result = launch(ARGS + [f'--workdir={interrupted}', '--config.num_train_steps=30'])
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'resumed from {checkpoints}/27' in result.stderr
+  np.testing.assert_allclose(metrics(str(interrupted), 'eval')[-1]['accuracy'],
+                             metrics(str(reference), 'eval')[-1]['accuracy'], rtol=1e-6)
+  assert sorted(os.listdir(checkpoints)) == ['27', '30']
