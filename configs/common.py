@@ -56,6 +56,21 @@ def classification_config() -> ml_collections.ConfigDict:
   return c
 
 
+def lenet5_sgd(c: ml_collections.ConfigDict, base_lr: float, warmup_steps: int) -> None:
+  """Classic LeNet-5 trained by SGD (Nesterov momentum 0.9, weight decay 5e-4) on a cosine schedule."""
+  c.model.name = 'lenet5'
+  c.model.features = (6, 16)
+  c.model.hidden = (120, 84)
+  c.model.dropout_rate = 0.0
+  c.optimizer.name = 'sgd'
+  c.optimizer.momentum = 0.9
+  c.optimizer.nesterov = True
+  c.optimizer.weight_decay = 5e-4
+  c.schedule.name = 'cosine'
+  c.schedule.base_lr = base_lr
+  c.schedule.warmup_steps = warmup_steps
+
+
 def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Shrinks any classification config to a few steps that run in seconds."""
   c.batch_size = 16

@@ -1,0 +1,44 @@
+"""The TFDS source under tfds.testing.mock_data (real tf.data code path, random examples)."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from configs import common
+from vision_jax.data import build_source
+from vision_jax.errors import UserError
+
+
+def dataset_config(**overrides):
+  c = common.classification_config().dataset
+  c.update({'name': 'cifar10', 'shuffle_buffer': 32, **overrides})
+  return c
+
+
+def test_resumed_stream_continues_exactly_where_it_stopped():
+  with tfds.testing.mock_data(num_examples=40):
+    source = build_source(dataset_config(augment='crop_flip'), 8, 8, seed=3)
+    stream = source.train_batches(0)
+    batches = [next(stream) for _ in range(7)]  # 56 examples: crosses an epoch of 40
+    resumed = next(build_source(dataset_config(augment='crop_flip'), 8, 8, seed=3).train_batches(6))
+  np.testing.assert_array_equal(resumed['image'], batches[6]['image'])
+  np.testing.assert_array_equal(resumed['label'], batches[6]['label'])
+  assert batches[0]['image'].shape == (8, 32, 32, 3) and batches[0]['image'].dtype == np.float32
+
+
+def test_eval_pads_the_last_batch_and_masks_it():
+  with tfds.testing.mock_data(num_examples=21):
+    source = build_source(dataset_config(), 8, 8, seed=0)
+    batches = list(source.eval_batches())
+  assert source.num_eval_examples == 21 and source.num_classes == 10
+  assert [b['mask'].sum() for b in batches] == [8, 8, 5]
+  assert all(b['image'].shape == (8, 32, 32, 3) for b in batches)
+
+
+def test_resize_and_unknown_augmentation():
+  with tfds.testing.mock_data(num_examples=8):
+    source = build_source(dataset_config(name='mnist', image_size=32), 4, 4, seed=0)
+    assert source.image_shape == (32, 32, 1)
+    assert next(source.train_batches())['image'].shape == (4, 32, 32, 1)
+    with pytest.raises(UserError, match="unknown dataset.augment 'mixup'"):
+      build_source(dataset_config(augment='mixup'), 4, 4, seed=0)
