@@ -116,7 +116,9 @@ def run_or_exit(config, workdir: str) -> None:
   from vision_jax.train import run
   from vision_jax.train.metrics import summary_line
   try:
-    print(summary_line(run(config, workdir)), flush=True)
+    final = run(config, workdir)
+    if final is not None:
+      print(summary_line(final), flush=True)
   except UserError as e:
     print(f'error: {e}', file=sys.stderr, flush=True)
     sys.exit(1)

@@ -1,16 +1,28 @@
 """Model registry: `build_model(config.model, num_classes)` looks up `config.model.name`."""
 
-from typing import Any
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax.numpy as jnp
 
 from vision_jax.errors import UserError
+from vision_jax.models.efficientnet import EfficientNetLite
 from vision_jax.models.lenet import LeNet5
+from vision_jax.models.resnet import cifar_resnet, resnet
+from vision_jax.models.vgg import vgg
 from vision_jax.registry import Registry
 
-MODELS: Registry[type[nn.Module]] = Registry('model')
+# name -> callable(num_classes=..., dtype=..., **config.model) returning a flax.linen Module.
+MODELS: Registry[Callable[..., nn.Module]] = Registry('model')
 MODELS.register('lenet5')(LeNet5)
+MODELS.register('efficientnet_lite0')(EfficientNetLite)
+for _depth in (18, 34, 50, 101, 152):
+  MODELS.register(f'resnet{_depth}')(resnet(_depth))
+for _depth in (20, 32, 44, 56, 110):
+  MODELS.register(f'cifar_resnet{_depth}')(cifar_resnet(_depth))
+for _depth in (11, 13, 16, 19):
+  MODELS.register(f'vgg{_depth}')(vgg(_depth, with_batch_norm=False))
+  MODELS.register(f'vgg{_depth}_bn')(vgg(_depth, with_batch_norm=True))
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 

@@ -7,6 +7,7 @@ from vision_jax.train.loop import prepare_workdir
 
 TASKS: Registry[str] = Registry('task')
 TASKS.register('classification')('vision_jax.tasks.classification')
+TASKS.register('predict')('vision_jax.tasks.predict')
 
 
 def run(config, workdir: str):

@@ -1,0 +1,59 @@
+"""The CNN zoo: published parameter counts, output shapes and named features."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from vision_jax import models
+
+
+def build(name, num_classes=1000, **kwargs):
+  return models.build_model(ml_collections.ConfigDict({'name': name, **kwargs}), num_classes)
+
+
+def param_count(model, size):
+  shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3))))
+  return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(shapes['params']))
+
+
+# torchvision's counts for the ImageNet models; He et al. 2016 (option A) for CIFAR ResNets
+# (0.27M / 0.46M / 0.66M / 0.85M / 1.7M); the Lite0 file's own count.
+@pytest.mark.parametrize('name, size, num_classes, expected', [
+    ('resnet18', 224, 1000, 11_689_512), ('resnet34', 224, 1000, 21_797_672),
+    ('resnet50', 224, 1000, 25_557_032), ('resnet101', 224, 1000, 44_549_160),
+    ('resnet152', 224, 1000, 60_192_808),
+    ('cifar_resnet20', 32, 10, 269_722), ('cifar_resnet32', 32, 10, 464_154),
+    ('cifar_resnet44', 32, 10, 658_586), ('cifar_resnet56', 32, 10, 853_018),
+    ('cifar_resnet110', 32, 10, 1_727_962),
+    ('vgg11', 224, 1000, 132_863_336), ('vgg13', 224, 1000, 133_047_848),
+    ('vgg16', 224, 1000, 138_357_544), ('vgg19', 224, 1000, 143_667_240),
+    ('vgg11_bn', 224, 1000, 132_868_840), ('vgg13_bn', 224, 1000, 133_053_736),
+    ('vgg16_bn', 224, 1000, 138_365_992), ('vgg19_bn', 224, 1000, 143_678_248),
+    ('efficientnet_lite0', 224, 1000, 4_652_008),
+])
+def test_parameter_counts_match_published(name, size, num_classes, expected):
+  assert param_count(build(name, num_classes), size) == expected
+
+
+@pytest.mark.parametrize('name, size, kwargs, feature, feature_shape', [
+    ('cifar_resnet20', 32, {}, 'stage3', (2, 8, 8, 64)),
+    ('cifar_resnet20', 32, {'shortcut': 'B'}, 'stage2', (2, 16, 16, 32)),
+    ('resnet18', 64, {}, 'stage4', (2, 2, 2, 512)),
+    ('vgg11_bn', 32, {'head': 'cifar'}, 'conv4_2', (2, 4, 4, 512)),
+    ('efficientnet_lite0', 64, {}, 'stage7', (2, 2, 2, 320)),
+])
+def test_forward_in_train_mode_updates_batch_stats(name, size, kwargs, feature, feature_shape):
+  model = build(name, 7, **kwargs)
+  x = jax.random.normal(jax.random.PRNGKey(1), (2, size, size, 3))
+  variables = model.init(jax.random.PRNGKey(0), x)
+  (logits, features), updates = model.apply(variables, x, train=True, mutable=['batch_stats'],
+                                            rngs={'dropout': jax.random.PRNGKey(2)})
+  assert logits.shape == (2, 7) and features[feature].shape == feature_shape
+  before, after = jax.tree.leaves(variables['batch_stats']), jax.tree.leaves(updates['batch_stats'])
+  assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_option_a_shortcut_has_no_parameters_and_option_b_projects():
+  assert param_count(build('cifar_resnet20', 10, shortcut='B'), 32) > param_count(build('cifar_resnet20', 10), 32)

@@ -1,0 +1,55 @@
+"""Top-k ImageNet prediction for one image with pretrained weights (config.task == 'predict').
+
+Prints the top classes with their names and writes WORKDIR/predictions.json:
+  {"image": PATH, "top5": [{"index": 285, "name": "Egyptian cat", "prob": 0.79}, ...]}
+"""
+
+import functools
+import json
+import os
+
+import jax
+import numpy as np
+
+from vision_jax import models
+from vision_jax.data.images import center_crop_resize, read_rgb
+from vision_jax.errors import UserError
+from vision_jax.weights.pretrained import load_pretrained
+
+CLASSES_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'weights', 'imagenet_classes.tsv')
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_class_names() -> list[str]:
+  """The 1,000 ImageNet-1k class names, by class index."""
+  with open(CLASSES_FILE) as f:
+    return [line.split('\t')[2] for line in f if not line.startswith('#')]
+
+
+def preprocess(image: np.ndarray, config) -> np.ndarray:
+  """Center crop + resize + normalise (mean/std in 0-255 pixel units), as the weights were trained."""
+  x = center_crop_resize(image, config.image_size, config.crop_fraction, config.resize_method)
+  return ((x - np.asarray(config.mean, np.float32)) / np.asarray(config.std, np.float32))[None]
+
+
+def top_k(probs: np.ndarray, k: int) -> list[dict]:
+  names = imagenet_class_names()
+  order = np.argsort(-probs)[:k]
+  return [{'index': int(i), 'name': names[i], 'prob': float(probs[i])} for i in order]
+
+
+def run(config, workdir: str):
+  if not config.image:
+    raise UserError('no image given: add --config.image=PATH (or skimage:chelsea)')
+  image = read_rgb(config.image)
+  model = models.build_model(config.model, num_classes=1000)
+  size = config.preprocess.image_size
+  variables = load_pretrained(config.init_from, config.model.name, model, (size, size, 3))
+  logits, _ = jax.jit(lambda v, x: model.apply(v, x))(variables, preprocess(image, config.preprocess))
+  probs = np.asarray(jax.nn.softmax(logits[0].astype(np.float32)))
+  result = {'image': config.image, f'top{config.top_k}': top_k(probs, config.top_k)}
+  for rank, entry in enumerate(result[f'top{config.top_k}'], 1):
+    print(f'{rank}. {entry["name"]} (class {entry["index"]}): {entry["prob"]:.4f}')
+  with open(os.path.join(workdir, 'predictions.json'), 'w') as f:
+    json.dump(result, f, indent=2)
+  return None

