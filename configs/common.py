@@ -45,6 +45,12 @@ def classification_config() -> ml_collections.ConfigDict:
   c.schedule.final_lr_fraction = 0.0
 
   c.label_smoothing = 0.0
+
+  # Transfer learning (see vision_jax/weights/transfer.py): parameter paths look like
+  # 'layer4_1/bn2/scale' or 'fc/kernel'; regexes are matched with re.search.
+  c.init_from = ''                 # '' | a workdir/checkpoints dir | 'efficientnet_lite0_imagenet' | weights file
+  c.freeze = ''                    # regex of parameters that get zero updates (their BatchNorm uses running stats)
+  c.lr_multipliers = ()            # ((regex, multiplier), ...): the first match scales that parameter's lr
   c.batch_size = 128               # global, over all devices and processes
   c.eval_batch_size = 256
   c.accum_steps = 1
@@ -69,6 +75,18 @@ def lenet5_sgd(c: ml_collections.ConfigDict, base_lr: float, warmup_steps: int) 
   c.schedule.name = 'cosine'
   c.schedule.base_lr = base_lr
   c.schedule.warmup_steps = warmup_steps
+
+
+def linear_probe(c: ml_collections.ConfigDict, head: str) -> None:
+  """Train only the classifier `head` on top of the frozen pretrained backbone."""
+  c.freeze = f'^(?!{head}/)'
+  c.lr_multipliers = ()
+
+
+def fine_tune(c: ml_collections.ConfigDict, head: str, backbone_lr_multiplier: float = 0.1) -> None:
+  """Train everything, the pretrained backbone at a fraction of the new head's learning rate."""
+  c.freeze = ''
+  c.lr_multipliers = ((f'^(?!{head}/)', backbone_lr_multiplier),)
 
 
 def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -44,3 +44,12 @@ def build_model(model_config, num_classes: int) -> nn.Module:
                      **kwargs)
   except TypeError as e:
     raise UserError(f'bad config.model for {model_config.name!r}: {e}') from None
+
+
+def head_name(model_name: str) -> str:
+  """The top-level module holding a model's classifier: re-initialised in transfer, kept by linear probes."""
+  if model_name == 'lenet5':
+    return 'head'
+  if model_name.startswith('vgg'):
+    return 'fc8'
+  return 'fc'

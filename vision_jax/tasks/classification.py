@@ -18,6 +18,8 @@ from vision_jax.train import parallel
 from vision_jax.train.loop import Task, train_and_evaluate
 from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer
 from vision_jax.train.state import TrainState
+from vision_jax.weights.pretrained import load_pretrained
+from vision_jax.weights.transfer import frozen_batch_norm, merge_pretrained, partitioned_optimizer
 
 Batch = dict[str, jax.Array]
 
@@ -55,11 +57,12 @@ def _microbatches(batch: Batch, accum_steps: int) -> Batch:
 
 
 def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
-                    label_smoothing: float = 0.0, accum_steps: int = 1):
+                    label_smoothing: float = 0.0, accum_steps: int = 1, freeze: str = ''):
   """Returns the pure train_step(state, batch, rng) -> (state, metrics).
 
   With accum_steps > 1 the global batch is processed as that many microbatches in a
   lax.scan and their gradients averaged: the same update with less activation memory.
+  BatchNorm layers matched by `freeze` normalise with their running statistics.
   """
 
   def loss_and_stats(params, batch_stats, micro: Batch, rng: jax.Array):
@@ -67,8 +70,9 @@ def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
     mutable = []
     if batch_stats:
       variables['batch_stats'], mutable = batch_stats, ['batch_stats']
-    (logits, _), updates = model.apply(variables, micro['image'], train=True,
-                                       rngs={'dropout': rng}, mutable=mutable)
+    with nn.intercept_methods(frozen_batch_norm(freeze)):
+      (logits, _), updates = model.apply(variables, micro['image'], train=True,
+                                         rngs={'dropout': rng}, mutable=mutable)
     loss = cross_entropy_loss(logits, micro['label'], label_smoothing).mean()
     correct = correct_top_k(logits, micro['label'], 1).mean()
     return loss, (correct, updates.get('batch_stats', batch_stats))
@@ -136,19 +140,40 @@ def build_task(config) -> Task:
   accum_steps = config.get('accum_steps', 1)
   check_accum_steps(accum_steps, config.batch_size)
   lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
-  tx = create_optimizer(config.optimizer, lr_fn)
+  freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
+  tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
   models.compute_dtype(config.model.get('dtype', 'float32'))
   models.MODELS.get(config.model.name)
   source = build_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,
                         jax.process_index(), jax.process_count())
   model = models.build_model(config.model, source.num_classes)
+  image_shape = tuple(source.image_shape)
+  initialize = None
+  if config.get('init_from'):
+    initialize = functools.partial(initialize_from_pretrained, init_from=config.init_from,
+                                   model_name=config.model.name, model=model, image_shape=image_shape)
   return Task(
-      create_state=functools.partial(create_train_state, model=model, tx=tx,
-                                     image_shape=tuple(source.image_shape)),
-      train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps),
+      create_state=functools.partial(create_train_state, model=model, tx=tx, image_shape=image_shape),
+      train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps, freeze),
       eval_step=make_eval_step(model),
       summarise_eval=summarise_eval,
-      source=source)
+      source=source,
+      initialize=initialize)
+
+
+def initialize_from_pretrained(state: TrainState, init_from: str, model_name: str, model: nn.Module,
+                               image_shape: tuple[int, ...]) -> TrainState:
+  """Replaces a new state's params and BatchNorm statistics with pretrained ones; a head whose
+  class count differs keeps its fresh initialisation."""
+  from absl import logging
+  head = models.head_name(model_name)
+  fresh = jax.device_get(state.variables())
+  loaded = load_pretrained(init_from, model_name, model, image_shape, skip_head=head)
+  merged, reinitialised = merge_pretrained(fresh, loaded, head, init_from)
+  logging.info('initialised from %s; re-initialised: %s', init_from, ', '.join(reinitialised) or 'nothing')
+  current = state.variables()
+  placed = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), merged, current)
+  return state.replace(params=placed['params'], batch_stats=placed.get('batch_stats'))
 
 
 def run(config, workdir: str) -> Any:

@@ -41,6 +41,7 @@ class Task:
   eval_step: Callable[[TrainState, Batch], Metrics]
   summarise_eval: Callable[[dict], dict]
   source: Any
+  initialize: Optional[Callable[[TrainState], TrainState]] = None
 
 
 class TrainingDiverged(UserError):
@@ -109,6 +110,8 @@ def train_and_evaluate(config, workdir: str, task: Task) -> Optional[dict]:
     last_good = start_step
     state, train_rng = from_checkpoint(state, tree['state']), tree['rng']
     logging.info('resumed from %s/%d', ckpt.directory, start_step)
+  elif task.initialize is not None:
+    state = task.initialize(state)
   if is_main:
     write_config(config, workdir)
 

