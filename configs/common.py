@@ -20,6 +20,8 @@ def classification_config() -> ml_collections.ConfigDict:
   c.dataset.augment = 'none'       # TFDS: 'none' | 'crop_flip'
   c.dataset.crop_padding = 4
   c.dataset.max_shift = 0          # bundled digits: random translation in pixels
+  c.dataset.channels = 1           # bundled digits: 3 repeats the grey image for RGB backbones
+  c.dataset.examples_per_class = 0  # bundled digits: few-shot training subset drawn with `seed` (0 = all)
   c.dataset.shuffle_buffer = 10_000
 
   c.model = ml_collections.ConfigDict()

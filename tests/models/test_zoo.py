@@ -57,3 +57,15 @@ def test_forward_in_train_mode_updates_batch_stats(name, size, kwargs, feature, 
 
 def test_option_a_shortcut_has_no_parameters_and_option_b_projects():
   assert param_count(build('cifar_resnet20', 10, shortcut='B'), 32) > param_count(build('cifar_resnet20', 10), 32)
+
+
+@pytest.mark.parametrize('size, kernel, stride', [(9, 3, 1), (9, 5, 2), (8, 3, 2), (7, 5, 2)])
+def test_depthwise_shifts_equal_grouped_convolution(size, kernel, stride):
+  from vision_jax.models.layers import DepthwiseConv
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, size, size, 6))
+  conv = DepthwiseConv(kernel, stride, impl='conv')
+  variables = conv.init(jax.random.PRNGKey(1), x)
+  shifts = DepthwiseConv(kernel, stride, impl='shifts')
+  np.testing.assert_allclose(shifts.apply(variables, x), conv.apply(variables, x), rtol=1e-5, atol=1e-5)
+  grad = lambda m: jax.grad(lambda v: (m.apply(v, x) ** 2).sum())(variables)['params']['kernel']
+  np.testing.assert_allclose(grad(shifts), grad(conv), rtol=1e-4, atol=1e-4)

@@ -33,18 +33,34 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
   return np.asarray(jax.image.resize(images, (n, size, size, c), 'bilinear'))
 
 
+def few_shot_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+  """`per_class` examples of every class, drawn with `seed` (sorted positions into `labels`)."""
+  rng = np.random.default_rng([seed, 7])
+  chosen = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+  return np.sort(np.concatenate(chosen))
+
+
 @functools.lru_cache(maxsize=8)
-def load_digits_split(split: str, image_size: int = 8) -> tuple[np.ndarray, np.ndarray]:
-  """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'."""
+def load_digits_split(split: str, image_size: int = 8, channels: int = 1, per_class: int = 0,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+  """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'.
+
+  per_class > 0 keeps that many labelled examples of each class (few-shot); channels=3
+  repeats the grey image for RGB-pretrained backbones.
+  """
   from sklearn.datasets import load_digits
   if split not in ('train', 'test'):
     from vision_jax.errors import UserError
     raise UserError(f"unknown digits split {split!r}; choose one of: train, test")
   data = load_digits()
   idx = _split_indices()[split]
+  if per_class:
+    idx = idx[few_shot_indices(data.target[idx], per_class, seed)]
   images = (data.images[idx] / 16.0).astype(np.float32)[..., None]
   if image_size != 8:
     images = resize_images(images, image_size)
+  if channels != 1:
+    images = np.repeat(images, channels, axis=-1)
   return images, data.target[idx].astype(np.int32)
 
 
@@ -114,8 +130,10 @@ class ArraySource:
 
 def digits_source(config, global_batch_size, eval_batch_size, seed, process_index, process_count):
   """The bundled digits dataset at `config.image_size`, as an ArraySource."""
-  size = config.get('image_size', 8)
-  return ArraySource(load_digits_split('train', size), load_digits_split('test', size), 10,
+  size = config.get('image_size', 8) or 8
+  channels = config.get('channels', 1)
+  train = load_digits_split('train', size, channels, config.get('examples_per_class', 0), seed)
+  return ArraySource(train, load_digits_split('test', size, channels), 10,
                      global_batch_size, eval_batch_size, seed,
                      mean=config.get('mean', 0.5), std=config.get('std', 0.5),
                      max_shift=config.get('max_shift', 0),

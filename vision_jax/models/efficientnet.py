@@ -12,16 +12,16 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vision_jax.models.layers import batch_norm, global_avg_pool
+from vision_jax.models.layers import DepthwiseConv, batch_norm, global_avg_pool
 
 # (expand_ratio, kernel, stride, out_channels, repeats) per stage.
 LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
                 (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
 
 
-def _conv(features, kernel, strides=1, groups=1, dtype=jnp.float32, name=None):
+def _conv(features, kernel, strides=1, dtype=jnp.float32, name=None):
   return nn.Conv(features, (kernel, kernel), strides=(strides, strides), padding='SAME', use_bias=False,
-                 feature_group_count=groups, dtype=dtype, name=name,
+                 dtype=dtype, name=name,
                  kernel_init=nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'))
 
 
@@ -45,6 +45,7 @@ class MBConv(nn.Module):
   strides: int
   features: int
   drop_path_rate: float = 0.0
+  depthwise_impl: str = 'auto'
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -53,7 +54,7 @@ class MBConv(nn.Module):
     channels = x.shape[-1] * self.expand_ratio
     if self.expand_ratio != 1:
       x = nn.relu6(_bn(train, self.dtype, 'expand_bn')(_conv(channels, 1, dtype=self.dtype, name='expand_conv')(x)))
-    x = _conv(channels, self.kernel, self.strides, groups=channels, dtype=self.dtype, name='depthwise_conv')(x)
+    x = DepthwiseConv(self.kernel, self.strides, self.depthwise_impl, self.dtype, name='depthwise_conv')(x)
     x = nn.relu6(_bn(train, self.dtype, 'depthwise_bn')(x))
     x = _bn(train, self.dtype, 'project_bn')(_conv(self.features, 1, dtype=self.dtype, name='project_conv')(x))
     if self.strides == 1 and inputs.shape[-1] == self.features:
@@ -66,6 +67,7 @@ class EfficientNetLite(nn.Module):
   num_classes: int = 1000
   dropout_rate: float = 0.2
   drop_path_rate: float = 0.2
+  depthwise_impl: str = 'auto'  # see layers.DepthwiseConv
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -78,7 +80,8 @@ class EfficientNetLite(nn.Module):
     for s, (expand, kernel, stride, features, repeats) in enumerate(self.stages):
       for r in range(repeats):
         x = MBConv(expand, kernel, stride if r == 0 else 1, features,
-                   self.drop_path_rate * index / total, self.dtype, name=f'block{index}')(x, train)
+                   self.drop_path_rate * index / total, self.depthwise_impl, self.dtype,
+                   name=f'block{index}')(x, train)
         index += 1
       out[f'stage{s + 1}'] = x
     x = nn.relu6(_bn(train, self.dtype, 'head_bn')(_conv(1280, 1, dtype=self.dtype, name='head_conv')(x)))

@@ -53,3 +53,55 @@ def adaptive_avg_pool(x, output_size: int):
 
 
 global_avg_pool = functools.partial(jnp.mean, axis=(1, 2))
+
+
+def tf_same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+  """TensorFlow/Flax 'SAME': output ceil(size / stride), any odd pixel of padding at the end."""
+  total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+  return total // 2, total - total // 2
+
+
+def depthwise_by_shifts(x, kernel, stride: int):
+  """Depthwise 'SAME' convolution as k*k shifted multiply-adds, which XLA fuses into one loop.
+
+  On the CPU this runs ~27x faster forward and 4-8x faster forward+backward than XLA's
+  grouped convolution (measured on 2 cores, EfficientNet-Lite0 layer shapes)."""
+  k = kernel.shape[0]
+  _, h, w, _ = x.shape
+  x = jnp.pad(x, ((0, 0), tf_same_padding(h, k, stride), tf_same_padding(w, k, stride), (0, 0)))
+  out_h, out_w = -(-h // stride), -(-w // stride)
+  out = None
+  for i in range(k):
+    for j in range(k):
+      tap = x[:, i:i + (out_h - 1) * stride + 1:stride, j:j + (out_w - 1) * stride + 1:stride] * kernel[i, j, 0]
+      out = tap if out is None else out + tap
+  return out
+
+
+class DepthwiseConv(nn.Module):
+  """Depthwise kxk convolution with TF 'SAME' padding and nn.Conv's parameter layout (k, k, 1, C).
+
+  impl: 'conv' (XLA grouped convolution), 'shifts' (see depthwise_by_shifts) or 'auto':
+  shifts on the CPU, the grouped convolution (cuDNN) on accelerators.
+  """
+  kernel_size: int
+  strides: int = 1
+  impl: str = 'auto'
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    channels = x.shape[-1]
+    kernel = self.param('kernel', nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'),
+                        (self.kernel_size, self.kernel_size, 1, channels), jnp.float32)
+    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    impl = self.impl
+    if impl == 'auto':
+      import jax
+      impl = 'shifts' if jax.default_backend() == 'cpu' else 'conv'
+    if impl == 'shifts':
+      return depthwise_by_shifts(x, kernel, self.strides)
+    import jax
+    return jax.lax.conv_general_dilated(x, kernel, (self.strides, self.strides), 'SAME',
+                                        dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
+                                        feature_group_count=channels)

@@ -19,7 +19,8 @@ from vision_jax.train.loop import Task, train_and_evaluate
 from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer
 from vision_jax.train.state import TrainState
 from vision_jax.weights.pretrained import load_pretrained
-from vision_jax.weights.transfer import frozen_batch_norm, merge_pretrained, partitioned_optimizer
+from vision_jax.weights.transfer import (frozen_batch_norm, merge_pretrained, partitioned_optimizer,
+                                         stop_frozen_gradients)
 
 Batch = dict[str, jax.Array]
 
@@ -66,7 +67,7 @@ def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
   """
 
   def loss_and_stats(params, batch_stats, micro: Batch, rng: jax.Array):
-    variables = {'params': params}
+    variables = {'params': stop_frozen_gradients(params, freeze)}
     mutable = []
     if batch_stats:
       variables['batch_stats'], mutable = batch_stats, ['batch_stats']
