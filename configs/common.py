@@ -15,10 +15,12 @@ def classification_config() -> ml_collections.ConfigDict:
   c.dataset.train_split = 'train'
   c.dataset.eval_split = 'test'
   c.dataset.image_size = 0         # 0 keeps the native size.
-  c.dataset.mean = 0.5             # normalisation, in [0, 1] pixel units
-  c.dataset.std = 0.5
-  c.dataset.augment = 'none'       # TFDS: 'none' | 'crop_flip'
-  c.dataset.crop_padding = 4
+  c.dataset.mean = (0.5,)          # normalisation per channel (or one value for all), in [0, 1] pixel units
+  c.dataset.std = (0.5,)
+  c.dataset.augment = 'none'       # TFDS train: 'none' | 'flip' | 'crop_flip' | 'inception_crop_flip'
+  c.dataset.crop_padding = 4       # crop_flip: zero padding in pixels before the random crop
+  c.dataset.eval_preprocess = 'resize'  # TFDS eval: 'resize' | 'center_crop'
+  c.dataset.crop_fraction = 0.875  # center_crop: the crop's share of the resized shorter side (224 of 256)
   c.dataset.max_shift = 0          # bundled digits: random translation in pixels
   c.dataset.channels = 1           # bundled digits: 3 repeats the grey image for RGB backbones
   c.dataset.examples_per_class = 0  # bundled digits: few-shot training subset drawn with `seed` (0 = all)
@@ -52,6 +54,7 @@ def classification_config() -> ml_collections.ConfigDict:
   # 'layer4_1/bn2/scale' or 'fc/kernel'; regexes are matched with re.search.
   c.init_from = ''                 # '' | a workdir/checkpoints dir | 'efficientnet_lite0_imagenet' | weights file
   c.freeze = ''                    # regex of parameters that get zero updates (their BatchNorm uses running stats)
+  c.freeze_batch_stats = ''        # regex of BatchNorm layers kept on their running stats while they train
   c.lr_multipliers = ()            # ((regex, multiplier), ...): the first match scales that parameter's lr
   c.batch_size = 128               # global, over all devices and processes
   c.eval_batch_size = 256
@@ -85,9 +88,15 @@ def linear_probe(c: ml_collections.ConfigDict, head: str) -> None:
   c.lr_multipliers = ()
 
 
-def fine_tune(c: ml_collections.ConfigDict, head: str, backbone_lr_multiplier: float = 0.1) -> None:
-  """Train everything, the pretrained backbone at a fraction of the new head's learning rate."""
+def fine_tune(c: ml_collections.ConfigDict, head: str, backbone_lr_multiplier: float = 0.1,
+              keep_batch_stats: bool = True) -> None:
+  """Train everything, the pretrained backbone at a fraction of the new head's learning rate.
+
+  keep_batch_stats: BatchNorm keeps normalising with its pretrained running statistics (its
+  scale and bias still train), which small fine-tuning batches need.
+  """
   c.freeze = ''
+  c.freeze_batch_stats = '.' if keep_batch_stats else ''
   c.lr_multipliers = ((f'^(?!{head}/)', backbone_lr_multiplier),)
 
 

@@ -13,8 +13,8 @@ def get_config(arg=None):
   c = common.classification_config()
   c.dataset.name = 'digits'
   c.dataset.image_size = 28
-  c.dataset.mean = 0.3
-  c.dataset.std = 0.4
+  c.dataset.mean = (0.3,)
+  c.dataset.std = (0.4,)
   c.dataset.max_shift = 2
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=50)
   c.batch_size = 64

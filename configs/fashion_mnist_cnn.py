@@ -13,8 +13,8 @@ from configs import common
 def get_config(arg=None):
   c = common.classification_config()
   c.dataset.name = 'fashion_mnist'
-  c.dataset.mean = 0.2860
-  c.dataset.std = 0.3530
+  c.dataset.mean = (0.2860,)
+  c.dataset.std = (0.3530,)
   c.model.name = 'lenet5'
   c.model.features = (32, 64)
   c.model.hidden = (256, 128)

@@ -14,8 +14,8 @@ from configs import common
 def get_config(arg=None):
   c = common.classification_config()
   c.dataset.name = 'mnist'
-  c.dataset.mean = 0.1307
-  c.dataset.std = 0.3081
+  c.dataset.mean = (0.1307,)
+  c.dataset.std = (0.3081,)
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=200)
   c.batch_size = 128
   c.eval_batch_size = 500

@@ -1,6 +1,10 @@
 import numpy as np
 
-from vision_jax.data.digits import ArraySource, _split_indices, digits_source, load_digits_split, random_shifts
+from sklearn.datasets import load_digits
+
+from vision_jax.data.arrays import ArraySource, random_shifts, stratified_split
+from vision_jax.data.digits import digits_source, load_digits_split
+from vision_jax.data.faces import faces_source, load_faces_split
 from configs import common
 
 
@@ -18,7 +22,7 @@ def test_split_is_fixed_stratified_1437_360():
   assert train_x.shape[1:] == (8, 8, 1) and 0.0 <= train_x.min() and train_x.max() <= 1.0
   counts = np.bincount(test_y, minlength=10)
   assert counts.min() >= 35 and counts.max() <= 37  # stratified: 36 per class +- 1
-  indices = _split_indices()
+  indices = stratified_split(load_digits().target, 360)
   assert not set(indices['train']) & set(indices['test'])
   assert len(set(indices['train']) | set(indices['test'])) == 1797
 
@@ -68,3 +72,17 @@ def test_array_source_normalises_with_config_mean_std():
   y = np.arange(4, dtype=np.int32)
   source = ArraySource((x, y), (x, y), 4, 2, 2, seed=0, mean=0.5, std=0.25)
   assert np.allclose(next(source.eval_batches())['image'], 2.0)
+
+
+def test_faces_are_a_fixed_stratified_140_60_split_of_lfw_subset():
+  train_x, train_y = load_faces_split('train')
+  test_x, test_y = load_faces_split('test')
+  assert train_x.shape == (140, 25, 25, 1) and test_x.shape == (60, 25, 25, 1)
+  assert np.bincount(train_y).tolist() == [70, 70] and np.bincount(test_y).tolist() == [30, 30]
+  few_x, few_y = load_faces_split('train', 32, 3, per_class=5, seed=1)
+  assert few_x.shape == (10, 32, 32, 3) and np.bincount(few_y).tolist() == [5, 5]
+  config = common.classification_config().dataset
+  config.update(name='lfw_faces', image_size=0)
+  source = faces_source(config, 10, 32, seed=0, process_index=0, process_count=1)
+  assert source.num_classes == 2 and source.image_shape == (25, 25, 1)
+  assert sum(int(b['mask'].sum()) for b in source.eval_batches()) == 60

@@ -32,6 +32,7 @@ def param_count(model, size):
     ('vgg11_bn', 224, 1000, 132_868_840), ('vgg13_bn', 224, 1000, 133_053_736),
     ('vgg16_bn', 224, 1000, 138_365_992), ('vgg19_bn', 224, 1000, 143_678_248),
     ('efficientnet_lite0', 224, 1000, 4_652_008),
+    ('inception_v3', 299, 1000, 23_834_568),  # torchvision's 27,161,264 less its AuxLogits 3,326,696
 ])
 def test_parameter_counts_match_published(name, size, num_classes, expected):
   assert param_count(build(name, num_classes), size) == expected
@@ -53,6 +54,15 @@ def test_forward_in_train_mode_updates_batch_stats(name, size, kwargs, feature, 
   assert logits.shape == (2, 7) and features[feature].shape == feature_shape
   before, after = jax.tree.leaves(variables['batch_stats']), jax.tree.leaves(updates['batch_stats'])
   assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_keras_inception_v3_counts_like_keras_applications():
+  """keras.applications.InceptionV3(): 23,851,784 weights, BatchNorm statistics included."""
+  model = build('inception_v3', bn_scale=False, pool_include_pad=False)
+  shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 299, 299, 3))))
+  assert sum(int(np.prod(x.shape)) for x in jax.tree.leaves(shapes)) == 23_851_784
+  _, features = jax.eval_shape(model.apply, shapes, jnp.zeros((1, 299, 299, 3)))
+  assert features['pool'].shape == (1, 2048) and features['Mixed_7c'].shape == (1, 8, 8, 2048)
 
 
 def test_option_a_shortcut_has_no_parameters_and_option_b_projects():

@@ -23,11 +23,12 @@ CASES = {
     'vgg11_bn': lambda: ref.vgg(VGG_BLOCKS[11], True, 10),
     'vgg11': lambda: ref.vgg(VGG_BLOCKS[11], False, 10),
     'efficientnet_lite0': lambda: ref.EfficientNetLite(LITE0_STAGES, 10),
+    'inception_v3': lambda: ref.Inception3(10),
 }
 
 
 @pytest.mark.parametrize('name, size', [('resnet18', 64), ('resnet50', 64), ('vgg11_bn', 64), ('vgg11', 32),
-                                        ('efficientnet_lite0', 67)])
+                                        ('efficientnet_lite0', 67), ('inception_v3', 139)])
 def test_pytorch_reference_and_converted_flax_agree(tmp_path, name, size):
   torch.manual_seed(0)
   reference = ref.randomise_batch_norm(CASES[name]())

@@ -66,6 +66,16 @@ def test_frozen_batch_norm_normalises_with_running_statistics():
   np.testing.assert_allclose(train_logits, eval_logits, rtol=1e-5, atol=1e-6)
 
 
+def test_fine_tune_can_keep_pretrained_batch_statistics():
+  model, state = resnet_and_state()
+  step = jax.jit(cls.make_train_step(model, optax.constant_schedule(0.1), freeze_batch_stats='.'))
+  new_state, _ = step(state, batch(), jax.random.PRNGKey(0))
+  for a, b in zip(jax.tree.leaves(state.batch_stats), jax.tree.leaves(new_state.batch_stats)):
+    np.testing.assert_array_equal(a, b)
+  before, after = leaves_by_path(state.params), leaves_by_path(new_state.params)
+  assert not np.allclose(before['bn1/scale'], after['bn1/scale'])
+
+
 def test_lr_multiplier_scales_that_group():
   model, plain = resnet_and_state()
   _, scaled = resnet_and_state(lr_multipliers=(('^fc/', 10.0),))

@@ -144,6 +144,143 @@ class EfficientNetLite(nn.Module):
     return self._fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class BasicConv2d(nn.Module):
+  def __init__(self, cin, cout, **kwargs):
+    super().__init__()
+    self.conv = nn.Conv2d(cin, cout, bias=False, **kwargs)
+    self.bn = nn.BatchNorm2d(cout, eps=0.001)
+
+  def forward(self, x):
+    return F.relu(self.bn(self.conv(x)))
+
+
+class InceptionA(nn.Module):
+  def __init__(self, cin, pool_features):
+    super().__init__()
+    self.branch1x1 = BasicConv2d(cin, 64, kernel_size=1)
+    self.branch5x5_1 = BasicConv2d(cin, 48, kernel_size=1)
+    self.branch5x5_2 = BasicConv2d(48, 64, kernel_size=5, padding=2)
+    self.branch3x3dbl_1 = BasicConv2d(cin, 64, kernel_size=1)
+    self.branch3x3dbl_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
+    self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, padding=1)
+    self.branch_pool = BasicConv2d(cin, pool_features, kernel_size=1)
+
+  def forward(self, x):
+    return torch.cat([self.branch1x1(x), self.branch5x5_2(self.branch5x5_1(x)),
+                      self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                      self.branch_pool(F.avg_pool2d(x, 3, 1, 1))], 1)
+
+
+class InceptionB(nn.Module):
+  def __init__(self, cin):
+    super().__init__()
+    self.branch3x3 = BasicConv2d(cin, 384, kernel_size=3, stride=2)
+    self.branch3x3dbl_1 = BasicConv2d(cin, 64, kernel_size=1)
+    self.branch3x3dbl_2 = BasicConv2d(64, 96, kernel_size=3, padding=1)
+    self.branch3x3dbl_3 = BasicConv2d(96, 96, kernel_size=3, stride=2)
+
+  def forward(self, x):
+    return torch.cat([self.branch3x3(x), self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                      F.max_pool2d(x, 3, 2)], 1)
+
+
+class InceptionC(nn.Module):
+  def __init__(self, cin, c7):
+    super().__init__()
+    self.branch1x1 = BasicConv2d(cin, 192, kernel_size=1)
+    self.branch7x7_1 = BasicConv2d(cin, c7, kernel_size=1)
+    self.branch7x7_2 = BasicConv2d(c7, c7, kernel_size=(1, 7), padding=(0, 3))
+    self.branch7x7_3 = BasicConv2d(c7, 192, kernel_size=(7, 1), padding=(3, 0))
+    self.branch7x7dbl_1 = BasicConv2d(cin, c7, kernel_size=1)
+    self.branch7x7dbl_2 = BasicConv2d(c7, c7, kernel_size=(7, 1), padding=(3, 0))
+    self.branch7x7dbl_3 = BasicConv2d(c7, c7, kernel_size=(1, 7), padding=(0, 3))
+    self.branch7x7dbl_4 = BasicConv2d(c7, c7, kernel_size=(7, 1), padding=(3, 0))
+    self.branch7x7dbl_5 = BasicConv2d(c7, 192, kernel_size=(1, 7), padding=(0, 3))
+    self.branch_pool = BasicConv2d(cin, 192, kernel_size=1)
+
+  def forward(self, x):
+    b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+    bd = x
+    for i in range(1, 6):
+      bd = getattr(self, f'branch7x7dbl_{i}')(bd)
+    return torch.cat([self.branch1x1(x), b7, bd, self.branch_pool(F.avg_pool2d(x, 3, 1, 1))], 1)
+
+
+class InceptionD(nn.Module):
+  def __init__(self, cin):
+    super().__init__()
+    self.branch3x3_1 = BasicConv2d(cin, 192, kernel_size=1)
+    self.branch3x3_2 = BasicConv2d(192, 320, kernel_size=3, stride=2)
+    self.branch7x7x3_1 = BasicConv2d(cin, 192, kernel_size=1)
+    self.branch7x7x3_2 = BasicConv2d(192, 192, kernel_size=(1, 7), padding=(0, 3))
+    self.branch7x7x3_3 = BasicConv2d(192, 192, kernel_size=(7, 1), padding=(3, 0))
+    self.branch7x7x3_4 = BasicConv2d(192, 192, kernel_size=3, stride=2)
+
+  def forward(self, x):
+    b7 = x
+    for i in range(1, 5):
+      b7 = getattr(self, f'branch7x7x3_{i}')(b7)
+    return torch.cat([self.branch3x3_2(self.branch3x3_1(x)), b7, F.max_pool2d(x, 3, 2)], 1)
+
+
+class InceptionE(nn.Module):
+  def __init__(self, cin):
+    super().__init__()
+    self.branch1x1 = BasicConv2d(cin, 320, kernel_size=1)
+    self.branch3x3_1 = BasicConv2d(cin, 384, kernel_size=1)
+    self.branch3x3_2a = BasicConv2d(384, 384, kernel_size=(1, 3), padding=(0, 1))
+    self.branch3x3_2b = BasicConv2d(384, 384, kernel_size=(3, 1), padding=(1, 0))
+    self.branch3x3dbl_1 = BasicConv2d(cin, 448, kernel_size=1)
+    self.branch3x3dbl_2 = BasicConv2d(448, 384, kernel_size=3, padding=1)
+    self.branch3x3dbl_3a = BasicConv2d(384, 384, kernel_size=(1, 3), padding=(0, 1))
+    self.branch3x3dbl_3b = BasicConv2d(384, 384, kernel_size=(3, 1), padding=(1, 0))
+    self.branch_pool = BasicConv2d(cin, 192, kernel_size=1)
+
+  def forward(self, x):
+    b3 = self.branch3x3_1(x)
+    bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+    return torch.cat([self.branch1x1(x), self.branch3x3_2a(b3), self.branch3x3_2b(b3),
+                      self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd),
+                      self.branch_pool(F.avg_pool2d(x, 3, 1, 1))], 1)
+
+
+class InceptionAux(nn.Module):
+  """Present only so that state_dicts carry torchvision's AuxLogits keys."""
+
+  def __init__(self, cin, num_classes):
+    super().__init__()
+    self.conv0 = BasicConv2d(cin, 128, kernel_size=1)
+    self.conv1 = BasicConv2d(128, 768, kernel_size=5)
+    self.fc = nn.Linear(768, num_classes)
+
+
+class Inception3(nn.Module):
+  """torchvision.models.Inception3(aux_logits=True, transform_input=False), in eval mode."""
+
+  def __init__(self, num_classes):
+    super().__init__()
+    self.Conv2d_1a_3x3 = BasicConv2d(3, 32, kernel_size=3, stride=2)
+    self.Conv2d_2a_3x3 = BasicConv2d(32, 32, kernel_size=3)
+    self.Conv2d_2b_3x3 = BasicConv2d(32, 64, kernel_size=3, padding=1)
+    self.Conv2d_3b_1x1 = BasicConv2d(64, 80, kernel_size=1)
+    self.Conv2d_4a_3x3 = BasicConv2d(80, 192, kernel_size=3)
+    self.Mixed_5b, self.Mixed_5c, self.Mixed_5d = InceptionA(192, 32), InceptionA(256, 64), InceptionA(288, 64)
+    self.Mixed_6a = InceptionB(288)
+    self.Mixed_6b, self.Mixed_6c = InceptionC(768, 128), InceptionC(768, 160)
+    self.Mixed_6d, self.Mixed_6e = InceptionC(768, 160), InceptionC(768, 192)
+    self.AuxLogits = InceptionAux(768, num_classes)
+    self.Mixed_7a, self.Mixed_7b, self.Mixed_7c = InceptionD(768), InceptionE(1280), InceptionE(2048)
+    self.fc = nn.Linear(2048, num_classes)
+
+  def forward(self, x):
+    x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+    x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(F.max_pool2d(x, 3, 2)))
+    x = F.max_pool2d(x, 3, 2)
+    for name in ('5b', '5c', '5d', '6a', '6b', '6c', '6d', '6e', '7a', '7b', '7c'):
+      x = getattr(self, f'Mixed_{name}')(x)
+    return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def randomise_batch_norm(model: nn.Module, seed: int = 0) -> nn.Module:
   """Random affine parameters and running statistics, so the conversion of each is exercised."""
   generator = torch.Generator().manual_seed(seed)

@@ -6,8 +6,9 @@ Every source exposes num_classes, image_shape, num_eval_examples, train_batches(
 
 from vision_jax.data.batching import Batch
 from vision_jax.data.digits import digits_source
+from vision_jax.data.faces import faces_source
 
-BUNDLED = {'digits': digits_source}
+BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source}
 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,

@@ -6,135 +6,25 @@ resumed run sees exactly the batches an uninterrupted one would.
 """
 
 import functools
-from typing import Iterator
 
 import numpy as np
 
-from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
+from vision_jax.data.arrays import array_source, select_split
 
 NUM_TEST = 360
-SPLIT_SEED = 0
-
-
-@functools.lru_cache(maxsize=None)
-def _split_indices() -> dict[str, np.ndarray]:
-  from sklearn.datasets import load_digits
-  from sklearn.model_selection import train_test_split
-  labels = load_digits().target
-  train, test = train_test_split(np.arange(len(labels)), test_size=NUM_TEST, stratify=labels,
-                                 random_state=SPLIT_SEED)
-  return {'train': np.sort(train), 'test': np.sort(test)}
-
-
-def resize_images(images: np.ndarray, size: int) -> np.ndarray:
-  """Bilinear resize of NHWC float images to size x size (half-pixel centres, like tf.image)."""
-  import jax
-  n, _, _, c = images.shape
-  return np.asarray(jax.image.resize(images, (n, size, size, c), 'bilinear'))
-
-
-def few_shot_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-  """`per_class` examples of every class, drawn with `seed` (sorted positions into `labels`)."""
-  rng = np.random.default_rng([seed, 7])
-  chosen = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
-  return np.sort(np.concatenate(chosen))
 
 
 @functools.lru_cache(maxsize=8)
 def load_digits_split(split: str, image_size: int = 8, channels: int = 1, per_class: int = 0,
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-  """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'.
-
-  per_class > 0 keeps that many labelled examples of each class (few-shot); channels=3
-  repeats the grey image for RGB-pretrained backbones.
-  """
+  """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'; see select_split."""
   from sklearn.datasets import load_digits
-  if split not in ('train', 'test'):
-    from vision_jax.errors import UserError
-    raise UserError(f"unknown digits split {split!r}; choose one of: train, test")
   data = load_digits()
-  idx = _split_indices()[split]
-  if per_class:
-    idx = idx[few_shot_indices(data.target[idx], per_class, seed)]
-  images = (data.images[idx] / 16.0).astype(np.float32)[..., None]
-  if image_size != 8:
-    images = resize_images(images, image_size)
-  if channels != 1:
-    images = np.repeat(images, channels, axis=-1)
-  return images, data.target[idx].astype(np.int32)
-
-
-def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-  """Translates each image by up to max_shift pixels in x and y, filling with zeros."""
-  if max_shift == 0:
-    return images
-  n, h, w, _ = images.shape
-  padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
-  dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
-  rows = dy[:, None] + np.arange(h)[None]
-  cols = dx[:, None] + np.arange(w)[None]
-  return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
-
-
-class ArraySource:
-  """A classification source over in-memory arrays with a deterministic, resumable stream."""
-
-  def __init__(self, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
-               num_classes: int, global_batch_size: int, eval_batch_size: int, seed: int,
-               mean: float, std: float, max_shift: int = 0,
-               process_index: int = 0, process_count: int = 1):
-    self.train_images, self.train_labels = train
-    self.test_images, self.test_labels = test
-    self.num_classes = num_classes
-    self.image_shape = self.train_images.shape[1:]
-    self.num_eval_examples = len(self.test_labels)
-    self.global_batch_size = global_batch_size
-    self.eval_batch_size = eval_batch_size
-    self.seed, self.mean, self.std, self.max_shift = seed, mean, std, max_shift
-    self.process_index, self.process_count = process_index, process_count
-
-  def _normalise(self, images: np.ndarray) -> np.ndarray:
-    return ((images - self.mean) / self.std).astype(np.float32)
-
-  def global_train_batch(self, step: int) -> Batch:
-    """The global batch for `step`: epoch-wise permutations seeded by (seed, epoch)."""
-    n, b = len(self.train_labels), self.global_batch_size
-    per_epoch = n // b
-    epoch, offset = divmod(step, per_epoch)
-    order = np.random.default_rng([self.seed, epoch]).permutation(n)[offset * b:(offset + 1) * b]
-    images = random_shifts(self.train_images[order], self.max_shift,
-                           np.random.default_rng([self.seed, epoch, offset, 1]))
-    return {'image': self._normalise(images), 'label': self.train_labels[order]}
-
-  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
-    """This process's share of each global train batch, from `start_step` on, forever."""
-    if self.global_batch_size > len(self.train_labels):
-      from vision_jax.errors import UserError
-      raise UserError(f'batch_size {self.global_batch_size} exceeds the '
-                      f'{len(self.train_labels)} training examples')
-    step = start_step
-    while True:
-      yield process_slice(self.global_train_batch(step), self.process_index, self.process_count)
-      step += 1
-
-  def eval_batches(self) -> Iterator[Batch]:
-    """Masked local batches covering every test example exactly once across processes."""
-    images, labels = self._normalise(self.test_images), self.test_labels
-    b = self.eval_batch_size
-    count = num_batches(len(labels), b)
-
-    for i in range(count):
-      batch = pad_batch({'image': images[i * b:(i + 1) * b], 'label': labels[i * b:(i + 1) * b]}, b)
-      yield process_slice(batch, self.process_index, self.process_count)
+  return select_split('digits', data.images[..., None] / 16.0, data.target, split, NUM_TEST,
+                      image_size, channels, per_class, seed)
 
 
 def digits_source(config, global_batch_size, eval_batch_size, seed, process_index, process_count):
-  """The bundled digits dataset at `config.image_size`, as an ArraySource."""
-  size = config.get('image_size', 8) or 8
-  channels = config.get('channels', 1)
-  train = load_digits_split('train', size, channels, config.get('examples_per_class', 0), seed)
-  return ArraySource(train, load_digits_split('test', size, channels), 10,
-                     global_batch_size, eval_batch_size, seed,
-                     mean=config.get('mean', 0.5), std=config.get('std', 0.5),
-                     max_shift=config.get('max_shift', 0),
-                     process_index=process_index, process_count=process_count)
+  """The bundled digits dataset at `config.image_size` (default 8), as an ArraySource."""
+  return array_source(load_digits_split, 10, config, global_batch_size, eval_batch_size, seed,
+                      process_index, process_count)

@@ -45,27 +45,42 @@ def _builder(config):
                     'dataset name') from None
 
 
-def _preprocess_fn(config, num_channels: int, train: bool, seed: int):
-  """Returns (index, example) -> {'image', 'label'}: scale, optional crop/flip, resize, normalise."""
+def _resize(image, size: int):
+  """Resizes to size x size unless the image already has that static size (or size is 0)."""
   import tensorflow as tf
-  size = config.get('image_size')
-  augment = config.get('augment', 'none')
-  mean = tf.constant(config.get('mean', 0.5), tf.float32)
-  std = tf.constant(config.get('std', 0.5), tf.float32)
+  if size and (image.shape[0] != size or image.shape[1] != size):
+    return tf.image.resize(image, (size, size), antialias=True)
+  return image
+
+
+def _preprocess_fn(config, size: int, train: bool, seed: int):
+  """Returns (index, example) -> {'image', 'label'}: scale to [0, 1], augment or resize, normalise.
+
+  Train: dataset.augment is 'none' (resize), 'flip', 'crop_flip' (resize, pad-and-crop, flip) or
+  'inception_crop_flip' (random-resized crop to image_size, flip). Eval: dataset.eval_preprocess
+  is 'resize' or 'center_crop' (shorter side to image_size / crop_fraction, central crop).
+  """
+  import tensorflow as tf
+  from vision_jax.data import augment as aug
+  augment = config.get('augment', 'none') if train else 'none'
+  eval_preprocess = config.get('eval_preprocess', 'resize')
   pad = config.get('crop_padding', 4)
 
   def fn(index, example):
     image = tf.cast(example['image'], tf.float32) / 255.0
-    if size and (image.shape[0] != size or image.shape[1] != size):
-      image = tf.image.resize(image, (size, size), antialias=True)
-    if train and augment == 'crop_flip':
-      # Stateless ops keyed by the example's stream index keep augmentation resumable.
-      key = tf.stack([tf.constant(seed, tf.int64), index])
-      h, w = image.shape[0], image.shape[1]
-      image = tf.image.pad_to_bounding_box(image, pad, pad, h + 2 * pad, w + 2 * pad)
-      image = tf.image.stateless_random_crop(image, (h, w, num_channels), seed=key)
-      image = tf.image.stateless_random_flip_left_right(image, seed=key + 1)
-    image = (image - mean) / std
+    # Stateless ops keyed by the example's stream index keep augmentation resumable.
+    key = tf.stack([tf.constant(seed, tf.int64), index])
+    if augment == 'inception_crop_flip':
+      image = aug.inception_crop(image, size, key)
+    elif not train and eval_preprocess == 'center_crop':
+      image = aug.resize_and_center_crop(image, size, config.get('crop_fraction', 0.875))
+    else:
+      image = _resize(image, size)
+    if augment == 'crop_flip':
+      image = aug.pad_and_random_crop(image, pad, key)
+    if augment in ('flip', 'crop_flip', 'inception_crop_flip'):
+      image = aug.random_flip(image, key + 1)
+    image = aug.normalize(image, config.get('mean', 0.5), config.get('std', 0.5))
     return {'image': image, 'label': tf.cast(example['label'], tf.int32)}
   return fn
 
@@ -81,7 +96,8 @@ def _tf_options():
 class TfdsSource:
   """TFDS classification data for one process; see the module docstring."""
 
-  AUGMENTATIONS = ('none', 'crop_flip')
+  AUGMENTATIONS = ('none', 'flip', 'crop_flip', 'inception_crop_flip')
+  EVAL_PREPROCESSING = ('resize', 'center_crop')
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
@@ -90,6 +106,9 @@ class TfdsSource:
     if config.get('augment', 'none') not in self.AUGMENTATIONS:
       raise UserError(f'unknown dataset.augment {config.augment!r}; choose one of: '
                       f'{", ".join(self.AUGMENTATIONS)}')
+    if config.get('eval_preprocess', 'resize') not in self.EVAL_PREPROCESSING:
+      raise UserError(f'unknown dataset.eval_preprocess {config.eval_preprocess!r}; choose one of: '
+                      f'{", ".join(self.EVAL_PREPROCESSING)}')
     self.config, self.seed = config, seed
     self.builder = _builder(config)
     features = self.builder.info.features
@@ -98,6 +117,8 @@ class TfdsSource:
     self.num_classes = features['label'].num_classes
     shape = features['image'].shape
     size = config.get('image_size') or shape[0]
+    if not size:
+      raise UserError(f'TFDS dataset {config.name!r} has images of varying size: set dataset.image_size')
     self.image_shape = (size, size, shape[-1])
     self.local_batch_size = global_batch_size // process_count
     self.local_eval_batch_size = eval_batch_size // process_count
@@ -127,7 +148,7 @@ class TfdsSource:
     ds = ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed,
                     reshuffle_each_iteration=True).repeat()
     ds = ds.enumerate().skip(start_step * self.local_batch_size)
-    preprocess = _preprocess_fn(self.config, self.image_shape[-1], train=True, seed=self.seed)
+    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return iter(tfds.as_numpy(ds.with_options(_tf_options())))
@@ -137,7 +158,7 @@ class TfdsSource:
     import tensorflow as tf
     import tensorflow_datasets as tfds
     ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).enumerate()
-    preprocess = _preprocess_fn(self.config, self.image_shape[-1], train=False, seed=self.seed)
+    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
     count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)

@@ -1,5 +1,6 @@
 """Model registry: `build_model(config.model, num_classes)` looks up `config.model.name`."""
 
+import functools
 from typing import Any, Callable
 
 import flax.linen as nn
@@ -7,6 +8,7 @@ import jax.numpy as jnp
 
 from vision_jax.errors import UserError
 from vision_jax.models.efficientnet import EfficientNetLite
+from vision_jax.models.inception import InceptionV3
 from vision_jax.models.lenet import LeNet5
 from vision_jax.models.resnet import cifar_resnet, resnet
 from vision_jax.models.vgg import vgg
@@ -16,6 +18,9 @@ from vision_jax.registry import Registry
 MODELS: Registry[Callable[..., nn.Module]] = Registry('model')
 MODELS.register('lenet5')(LeNet5)
 MODELS.register('efficientnet_lite0')(EfficientNetLite)
+MODELS.register('inception_v3')(InceptionV3)
+MODELS.register('inception_v3_keras')(functools.partial(InceptionV3, bn_scale=False, pool_include_pad=False))
+MODELS.register('resnet50_keras')(resnet(50, keras=True))
 for _depth in (18, 34, 50, 101, 152):
   MODELS.register(f'resnet{_depth}')(resnet(_depth))
 for _depth in (20, 32, 44, 56, 110):
@@ -51,5 +56,5 @@ def head_name(model_name: str) -> str:
   if model_name == 'lenet5':
     return 'head'
   if model_name.startswith('vgg'):
-    return 'fc8'
+    return 'fc8'  # also Keras's 'predictions'
   return 'fc'

@@ -25,12 +25,13 @@ def conv(features: int, kernel_size: int, strides: int = 1, dtype: Any = jnp.flo
 
 
 def batch_norm(train: bool, dtype: Any = jnp.float32, name: str = None, epsilon: float = 1e-5,
-               momentum: float = 0.9, scale_init=nn.initializers.ones):
+               momentum: float = 0.9, scale_init=nn.initializers.ones, use_scale: bool = True):
   """BatchNorm with PyTorch's defaults (eps 1e-5, running-average momentum 0.1 = Flax 0.9).
 
   `use_running_average` is passed at call time, not construction, so that transfer learning
   can switch frozen layers to their running statistics (weights/transfer.py)."""
-  module = nn.BatchNorm(momentum=momentum, epsilon=epsilon, dtype=dtype, scale_init=scale_init, name=name)
+  module = nn.BatchNorm(momentum=momentum, epsilon=epsilon, dtype=dtype, scale_init=scale_init,
+                        use_scale=use_scale, name=name)
   return functools.partial(module, use_running_average=not train)
 
 

@@ -15,6 +15,9 @@ import jax.numpy as jnp
 from vision_jax.models.layers import batch_norm, conv, global_avg_pool, max_pool_same_as_torch
 
 
+KERAS_BN_EPSILON = 1.001e-5
+
+
 class BasicBlock(nn.Module):
   """Two 3x3 convolutions; the shortcut projects (1x1 conv + BN, option B) when the shape changes."""
   features: int
@@ -37,36 +40,46 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-  """1x1 reduce, 3x3 (carrying the stride: v1.5), 1x1 expand x4, projection shortcut."""
+  """1x1 reduce, 3x3 (carrying the stride: v1.5), 1x1 expand x4, projection shortcut.
+
+  keras=True is Keras applications' ResNet50: the paper's v1 (stride on the first 1x1),
+  convolutions with biases, BatchNorm eps 1.001e-5.
+  """
   features: int
   strides: int = 1
   dtype: Any = jnp.float32
   zero_init_last_bn: bool = False
+  keras: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool):
+    eps = KERAS_BN_EPSILON if self.keras else 1e-5
+    stride_1x1, stride_3x3 = (self.strides, 1) if self.keras else (1, self.strides)
     residual = x
-    y = nn.relu(batch_norm(train, self.dtype, name='bn1')(conv(self.features, 1, 1, self.dtype, name='conv1')(x)))
-    y = nn.relu(batch_norm(train, self.dtype, name='bn2')(
-        conv(self.features, 3, self.strides, self.dtype, name='conv2')(y)))
-    y = conv(self.features * 4, 1, 1, self.dtype, name='conv3')(y)
+    y = conv(self.features, 1, stride_1x1, self.dtype, name='conv1', use_bias=self.keras)(x)
+    y = nn.relu(batch_norm(train, self.dtype, name='bn1', epsilon=eps)(y))
+    y = conv(self.features, 3, stride_3x3, self.dtype, name='conv2', use_bias=self.keras)(y)
+    y = nn.relu(batch_norm(train, self.dtype, name='bn2', epsilon=eps)(y))
+    y = conv(self.features * 4, 1, 1, self.dtype, name='conv3', use_bias=self.keras)(y)
     last_init = nn.initializers.zeros if self.zero_init_last_bn else nn.initializers.ones
-    y = batch_norm(train, self.dtype, name='bn3', scale_init=last_init)(y)
+    y = batch_norm(train, self.dtype, name='bn3', scale_init=last_init, epsilon=eps)(y)
     if residual.shape != y.shape:
-      residual = _shortcut(residual, self.features * 4, self.strides, 'B', train, self.dtype)
+      residual = ProjectionShortcut(self.features * 4, self.strides, self.dtype, self.keras,
+                                    name='downsample')(residual, train)
     return nn.relu(y + residual)
 
 
 class ProjectionShortcut(nn.Module):
-  """Option B: 1x1 strided convolution + BN (torchvision's `downsample`)."""
+  """Option B: 1x1 strided convolution + BN (torchvision's `downsample`; Keras's `_0_conv`)."""
   features: int
   strides: int
   dtype: Any = jnp.float32
+  keras: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = conv(self.features, 1, self.strides, self.dtype, name='conv', padding='VALID')(x)
-    return batch_norm(train, self.dtype, name='bn')(x)
+    x = conv(self.features, 1, self.strides, self.dtype, name='conv', padding='VALID', use_bias=self.keras)(x)
+    return batch_norm(train, self.dtype, name='bn', epsilon=KERAS_BN_EPSILON if self.keras else 1e-5)(x)
 
 
 def _shortcut(x, features: int, strides: int, option: str, train: bool, dtype):
@@ -84,14 +97,15 @@ class ResNet(nn.Module):
   num_classes: int = 1000
   width: int = 64
   zero_init_last_bn: bool = False
+  keras: bool = False  # Keras applications' ResNet50 (see Bottleneck)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     out = {}
     x = x.astype(self.dtype)
-    x = conv(self.width, 7, 2, self.dtype, name='conv1')(x)
-    x = nn.relu(batch_norm(train, self.dtype, name='bn1')(x))
+    x = conv(self.width, 7, 2, self.dtype, name='conv1', use_bias=self.keras)(x)
+    x = nn.relu(batch_norm(train, self.dtype, name='bn1', epsilon=KERAS_BN_EPSILON if self.keras else 1e-5)(x))
     out['stem'] = x
     x = max_pool_same_as_torch(x, 3, 2, 1)
     for i, num_blocks in enumerate(self.stage_sizes):
@@ -102,7 +116,7 @@ class ResNet(nn.Module):
         if self.block == 'basic':
           x = BasicBlock(features, strides, 'B', self.dtype, self.zero_init_last_bn, name=name)(x, train)
         else:
-          x = Bottleneck(features, strides, self.dtype, self.zero_init_last_bn, name=name)(x, train)
+          x = Bottleneck(features, strides, self.dtype, self.zero_init_last_bn, self.keras, name=name)(x, train)
       out[f'stage{i + 1}'] = x
     x = global_avg_pool(x)
     out['pre_logits'] = x
@@ -139,12 +153,12 @@ IMAGENET_RESNETS = {18: ([2, 2, 2, 2], 'basic'), 34: ([3, 4, 6, 3], 'basic'),
                     152: ([3, 8, 36, 3], 'bottleneck')}
 
 
-def resnet(depth: int):
+def resnet(depth: int, **preset):
   """A constructor for ImageNet ResNet-`depth` that takes the remaining ResNet fields."""
   stages, block = IMAGENET_RESNETS[depth]
 
   def build(**kwargs):
-    return ResNet(stage_sizes=stages, block=block, **kwargs)
+    return ResNet(stage_sizes=stages, block=block, **preset, **kwargs)
   return build
 
 

@@ -20,7 +20,7 @@ from vision_jax.train.optimizers import create_learning_rate_fn, create_optimize
 from vision_jax.train.state import TrainState
 from vision_jax.weights.pretrained import load_pretrained
 from vision_jax.weights.transfer import (frozen_batch_norm, merge_pretrained, partitioned_optimizer,
-                                         stop_frozen_gradients)
+                                         stop_frozen_gradients, validate_regexes)
 
 Batch = dict[str, jax.Array]
 
@@ -58,12 +58,13 @@ def _microbatches(batch: Batch, accum_steps: int) -> Batch:
 
 
 def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
-                    label_smoothing: float = 0.0, accum_steps: int = 1, freeze: str = ''):
+                    label_smoothing: float = 0.0, accum_steps: int = 1, freeze: str = '',
+                    freeze_batch_stats: str = ''):
   """Returns the pure train_step(state, batch, rng) -> (state, metrics).
 
   With accum_steps > 1 the global batch is processed as that many microbatches in a
   lax.scan and their gradients averaged: the same update with less activation memory.
-  BatchNorm layers matched by `freeze` normalise with their running statistics.
+  BatchNorm layers matched by `freeze` or `freeze_batch_stats` normalise with their running statistics.
   """
 
   def loss_and_stats(params, batch_stats, micro: Batch, rng: jax.Array):
@@ -71,7 +72,7 @@ def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
     mutable = []
     if batch_stats:
       variables['batch_stats'], mutable = batch_stats, ['batch_stats']
-    with nn.intercept_methods(frozen_batch_norm(freeze)):
+    with nn.intercept_methods(frozen_batch_norm(freeze, freeze_batch_stats)):
       (logits, _), updates = model.apply(variables, micro['image'], train=True,
                                          rngs={'dropout': rng}, mutable=mutable)
     loss = cross_entropy_loss(logits, micro['label'], label_smoothing).mean()
@@ -142,6 +143,8 @@ def build_task(config) -> Task:
   check_accum_steps(accum_steps, config.batch_size)
   lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
   freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
+  freeze_batch_stats = config.get('freeze_batch_stats', '')
+  validate_regexes(freeze, lr_multipliers, freeze_batch_stats)
   tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
   models.compute_dtype(config.model.get('dtype', 'float32'))
   models.MODELS.get(config.model.name)
@@ -155,7 +158,8 @@ def build_task(config) -> Task:
                                    model_name=config.model.name, model=model, image_shape=image_shape)
   return Task(
       create_state=functools.partial(create_train_state, model=model, tx=tx, image_shape=image_shape),
-      train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps, freeze),
+      train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps, freeze,
+                                 freeze_batch_stats),
       eval_step=make_eval_step(model),
       summarise_eval=summarise_eval,
       source=source,

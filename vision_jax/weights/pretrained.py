@@ -9,7 +9,8 @@ import flax.linen as nn
 
 from vision_jax.errors import UserError
 from vision_jax.weights.efficientnet import lite0_imagenet_file, load_efficientnet_lite
-from vision_jax.weights.torchvision import load_torchvision_resnet, load_torchvision_vgg
+from vision_jax.weights.keras import load_keras_inception_v3, load_keras_resnet50, load_keras_vgg
+from vision_jax.weights.torchvision import load_torchvision_inception, load_torchvision_resnet, load_torchvision_vgg
 
 # Named weights that ship with an installable package: name -> (model name, path getter).
 NAMED = {'efficientnet_lite0_imagenet': ('efficientnet_lite0', lite0_imagenet_file)}
@@ -19,6 +20,15 @@ FILE_LOADERS: dict[str, Callable[[str, dict], dict]] = {
     'efficientnet_lite': load_efficientnet_lite,  # efficientnet-pytorch naming
     'resnet': load_torchvision_resnet,             # torchvision naming
     'vgg': load_torchvision_vgg,                   # torchvision naming
+    'inception_v3': load_torchvision_inception,    # torchvision naming
+}
+
+
+# Keras applications HDF5 files (.h5): model name -> loader. Keras's ResNet50 and InceptionV3
+# differ from torchvision's (v1 strides and conv biases; BatchNorm without scale), hence own models.
+KERAS_LOADERS: dict[str, Callable[[str, dict], dict]] = {
+    'vgg16': load_keras_vgg, 'vgg19': load_keras_vgg,
+    'resnet50_keras': load_keras_resnet50, 'inception_v3_keras': load_keras_inception_v3,
 }
 
 
@@ -38,7 +48,12 @@ def resolve(init_from: str, model_name: str) -> tuple[str, Callable[[str, dict],
     path = init_from
   else:
     raise UserError(f'init_from {init_from!r} is neither a file nor one of: {", ".join(sorted(NAMED))}')
-  loader = next((fn for prefix, fn in FILE_LOADERS.items() if model_name.startswith(prefix)), None)
+  if path.endswith(('.h5', '.hdf5')):
+    if model_name not in KERAS_LOADERS:
+      raise UserError(f'{path} is a Keras file; Keras importers exist for models: {", ".join(sorted(KERAS_LOADERS))}')
+    return path, KERAS_LOADERS[model_name]
+  loader = next((fn for prefix, fn in FILE_LOADERS.items()
+                 if model_name.startswith(prefix) and not model_name.endswith('_keras')), None)
   if loader is None:
     raise UserError(f'no weight importer for model {model_name!r}; importers exist for: '
                     f'{", ".join(sorted(FILE_LOADERS))}')

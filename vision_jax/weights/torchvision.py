@@ -1,4 +1,4 @@
-"""torchvision naming for ResNet (v1.5, 18-152) and VGG (11-19, +BN) state_dicts."""
+"""torchvision naming for ResNet (v1.5, 18-152), VGG (11-19, +BN) and Inception-v3 state_dicts."""
 
 import re
 
@@ -60,3 +60,10 @@ def load_torchvision_vgg(path: str, template: dict, skip_module=None) -> dict:
   if fc6 is not None and 'fc6' in template['params'] and fc6.shape[1] % 512 == 0:
     state['classifier.0.weight'] = chw_to_hwc_rows(fc6, 512)
   return convert_state(state, template, vgg_key_fn(template['params']), path, skip_module=skip_module)
+
+
+def load_torchvision_inception(path: str, template: dict, skip_module=None) -> dict:
+  """torchvision's inception_v3 names map one to one; its auxiliary classifier is not part of
+  our model and is dropped."""
+  state = {k: v for k, v in load_torch_state_dict(path).items() if not k.startswith('AuxLogits.')}
+  return convert_state(state, template, '.'.join, path, skip_module=skip_module)

@@ -37,12 +37,12 @@ def param_labels(params: Any, freeze: str, lr_multipliers: Sequence[tuple[str, f
   return jax.tree_util.tree_map_with_path(label, params)
 
 
-def validate_regexes(freeze: str, lr_multipliers: Sequence) -> None:
-  for pattern in [freeze] + [entry[0] for entry in lr_multipliers]:
+def validate_regexes(freeze: str, lr_multipliers: Sequence, freeze_batch_stats: str = '') -> None:
+  for pattern in [freeze, freeze_batch_stats] + [entry[0] for entry in lr_multipliers]:
     try:
       re.compile(pattern)
     except re.error as e:
-      raise UserError(f'bad regex {pattern!r} in config.freeze/lr_multipliers: {e}') from None
+      raise UserError(f'bad regex {pattern!r} in config.freeze/freeze_batch_stats/lr_multipliers: {e}') from None
 
 
 def partitioned_optimizer(make_tx, learning_rate_fn, freeze: str, lr_multipliers: Sequence) -> optax.GradientTransformation:
@@ -63,14 +63,20 @@ def stop_frozen_gradients(params: Any, freeze: str) -> Any:
       lambda path, p: jax.lax.stop_gradient(p) if re.search(freeze, path_str(path)) else p, params)
 
 
-def frozen_batch_norm(freeze: str):
-  """A Flax method interceptor: BatchNorm layers whose scale is frozen normalise with their
-  running statistics (and so do not update them), as a frozen layer should."""
+def frozen_batch_norm(freeze: str, freeze_batch_stats: str = ''):
+  """A Flax method interceptor: BatchNorm layers whose scale is frozen, or whose path matches
+  `freeze_batch_stats`, normalise with their running statistics and do not update them.
+
+  A frozen layer should; and fine-tuning with a few examples per batch needs it too, since
+  statistics of batches of ten drift far from the pretrained ones the network was trained with.
+  """
   def interceptor(next_fun, args, kwargs, context):
     module = context.module
-    if (freeze and isinstance(module, nn.BatchNorm) and context.method_name == '__call__'
-        and re.search(freeze, '/'.join(module.path) + '/scale')):
-      kwargs = {**kwargs, 'use_running_average': True}
+    if isinstance(module, nn.BatchNorm) and context.method_name == '__call__':
+      layer = '/'.join(module.path)
+      if ((freeze and re.search(freeze, layer + '/scale'))
+          or (freeze_batch_stats and re.search(freeze_batch_stats, layer))):
+        kwargs = {**kwargs, 'use_running_average': True}
     return next_fun(*args, **kwargs)
   return interceptor
 
