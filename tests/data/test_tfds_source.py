@@ -42,3 +42,16 @@ def test_resize_and_unknown_augmentation():
     assert next(source.train_batches())['image'].shape == (4, 32, 32, 1)
     with pytest.raises(UserError, match="unknown dataset.augment 'mixup'"):
       build_source(dataset_config(augment='mixup'), 4, 4, seed=0)
+
+
+def test_imagenet_style_pipeline_crops_train_and_center_crops_eval():
+  with tfds.testing.mock_data(num_examples=8):
+    config = dataset_config(name='imagenet2012', eval_split='validation', image_size=48,
+                            augment='inception_crop_flip', eval_preprocess='center_crop',
+                            mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    source = build_source(config, 4, 4, seed=0)
+    train, evaluation = next(source.train_batches()), next(source.eval_batches())
+  assert source.image_shape == (48, 48, 3) and source.num_classes == 1000
+  assert train['image'].shape == (4, 48, 48, 3) and evaluation['image'].shape == (4, 48, 48, 3)
+  with pytest.raises(UserError, match="unknown dataset.eval_preprocess 'crop'"):
+    build_source(dataset_config(eval_preprocess='crop'), 4, 4, seed=0)

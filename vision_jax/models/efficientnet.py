@@ -6,6 +6,7 @@ and a stem (32) and head (1280) that are not scaled. Padding is TensorFlow 'SAME
 BatchNorm: epsilon 1e-3, momentum 0.99, as in the reference.
 """
 
+import functools
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -25,8 +26,8 @@ def _conv(features, kernel, strides=1, dtype=jnp.float32, name=None):
                  kernel_init=nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'))
 
 
-def _bn(train, dtype, name):
-  return batch_norm(train, dtype, name=name, epsilon=1e-3, momentum=0.99)
+def _bn(train, dtype, momentum, name):
+  return batch_norm(train, dtype, name=name, epsilon=1e-3, momentum=momentum)
 
 
 def drop_path(x, rate: float, deterministic: bool, rng_collection: str, module: nn.Module):
@@ -46,17 +47,19 @@ class MBConv(nn.Module):
   features: int
   drop_path_rate: float = 0.0
   depthwise_impl: str = 'auto'
+  bn_momentum: float = 0.99
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
     inputs = x
+    bn = functools.partial(_bn, train, self.dtype, self.bn_momentum)
     channels = x.shape[-1] * self.expand_ratio
     if self.expand_ratio != 1:
-      x = nn.relu6(_bn(train, self.dtype, 'expand_bn')(_conv(channels, 1, dtype=self.dtype, name='expand_conv')(x)))
+      x = nn.relu6(bn('expand_bn')(_conv(channels, 1, dtype=self.dtype, name='expand_conv')(x)))
     x = DepthwiseConv(self.kernel, self.strides, self.depthwise_impl, self.dtype, name='depthwise_conv')(x)
-    x = nn.relu6(_bn(train, self.dtype, 'depthwise_bn')(x))
-    x = _bn(train, self.dtype, 'project_bn')(_conv(self.features, 1, dtype=self.dtype, name='project_conv')(x))
+    x = nn.relu6(bn('depthwise_bn')(x))
+    x = bn('project_bn')(_conv(self.features, 1, dtype=self.dtype, name='project_conv')(x))
     if self.strides == 1 and inputs.shape[-1] == self.features:
       x = drop_path(x, self.drop_path_rate, not train, 'dropout', self) + inputs
     return x
@@ -68,23 +71,25 @@ class EfficientNetLite(nn.Module):
   dropout_rate: float = 0.2
   drop_path_rate: float = 0.2
   depthwise_impl: str = 'auto'  # see layers.DepthwiseConv
+  bn_momentum: float = 0.99  # running-average momentum; short runs from scratch need less (0.9)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     out = {}
+    bn = functools.partial(_bn, train, self.dtype, self.bn_momentum)
     x = x.astype(self.dtype)
-    x = nn.relu6(_bn(train, self.dtype, 'stem_bn')(_conv(32, 3, 2, dtype=self.dtype, name='stem_conv')(x)))
+    x = nn.relu6(bn('stem_bn')(_conv(32, 3, 2, dtype=self.dtype, name='stem_conv')(x)))
     total = sum(stage[-1] for stage in self.stages)
     index = 0
     for s, (expand, kernel, stride, features, repeats) in enumerate(self.stages):
       for r in range(repeats):
         x = MBConv(expand, kernel, stride if r == 0 else 1, features,
-                   self.drop_path_rate * index / total, self.depthwise_impl, self.dtype,
+                   self.drop_path_rate * index / total, self.depthwise_impl, self.bn_momentum, self.dtype,
                    name=f'block{index}')(x, train)
         index += 1
       out[f'stage{s + 1}'] = x
-    x = nn.relu6(_bn(train, self.dtype, 'head_bn')(_conv(1280, 1, dtype=self.dtype, name='head_conv')(x)))
+    x = nn.relu6(bn('head_bn')(_conv(1280, 1, dtype=self.dtype, name='head_conv')(x)))
     out['head'] = x
     x = global_avg_pool(x)
     out['pre_logits'] = x

@@ -1,0 +1,45 @@
+"""The paper-recipe and transfer configs: their smoke variants run end to end (TFDS ones under
+tfds.testing.mock_data), and their full settings say what the docstrings promise."""
+
+import json
+
+import pytest
+
+from tests.helpers import launch, load_config, metrics
+from tests.test_launch import MOCK
+from vision_jax.train import run
+
+
+@pytest.mark.parametrize('spec, dataset, model', [
+    ('cifar10_resnet.py:20,smoke', 'cifar10', 'cifar_resnet20'),
+    ('cifar10_vgg16_bn.py:smoke', 'cifar10', 'vgg16_bn'),
+    ('imagenet_resnet50.py:smoke', 'imagenet2012', 'resnet50'),
+])
+def test_recipe_smoke_runs_under_mock_data(tmp_path, spec, dataset, model):
+  result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK,
+                  env=None, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  config = json.load(open(tmp_path / 'config.json'))
+  assert config['dataset']['name'] == dataset and config['model']['name'] == model
+  evals = metrics(str(tmp_path), 'eval')
+  assert evals[-1]['step'] == 4 and evals[-1]['num_examples'] == 48
+
+
+def test_recipes_follow_the_papers():
+  resnet110 = load_config('cifar10_resnet', '110')
+  assert (resnet110.model.name, resnet110.model.shortcut) == ('cifar_resnet110', 'A')
+  assert (resnet110.batch_size, resnet110.num_train_steps, list(resnet110.schedule.boundaries)) == (
+      128, 64_000, [32_000, 48_000])
+  assert (resnet110.schedule.base_lr, resnet110.optimizer.weight_decay) == (0.1, 1e-4)
+  imagenet = load_config('imagenet_resnet50', None)
+  assert imagenet.schedule.base_lr == pytest.approx(0.4) and imagenet.label_smoothing == 0.1
+  assert imagenet.num_train_steps == 90 * (1_281_167 // 1024)
+  assert (imagenet.dataset.augment, imagenet.dataset.eval_preprocess) == ('inception_crop_flip', 'center_crop')
+
+
+@pytest.mark.parametrize('spec', ['lfw_faces,finetune,smoke', 'digits,probe,smoke'])
+def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
+  config = load_config('few_shot_transfer', spec)
+  config.dataset.examples_per_class = 5
+  final = run(config, str(tmp_path))
+  assert final['step'] == 4 and final['num_examples'] == (60 if spec.startswith('lfw') else 360)
