@@ -1,0 +1,58 @@
+"""Box geometry: corner/center conversions, pairwise IoU, SSD encoding with variances, clipping.
+
+Corner boxes are [ymin, xmin, ymax, xmax]; center boxes are [cy, cx, h, w]. All functions work on
+any leading batch shape and are pure jnp, so they run inside jit and vmap.
+"""
+
+import jax.numpy as jnp
+
+SSD_VARIANCES = (0.1, 0.1, 0.2, 0.2)
+
+
+def corners_to_center(boxes: jnp.ndarray) -> jnp.ndarray:
+  """[ymin, xmin, ymax, xmax] -> [cy, cx, h, w]."""
+  ymin, xmin, ymax, xmax = jnp.moveaxis(boxes, -1, 0)
+  return jnp.stack([(ymin + ymax) / 2, (xmin + xmax) / 2, ymax - ymin, xmax - xmin], axis=-1)
+
+
+def center_to_corners(boxes: jnp.ndarray) -> jnp.ndarray:
+  """[cy, cx, h, w] -> [ymin, xmin, ymax, xmax]."""
+  cy, cx, h, w = jnp.moveaxis(boxes, -1, 0)
+  return jnp.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], axis=-1)
+
+
+def area(boxes: jnp.ndarray) -> jnp.ndarray:
+  """Area of corner boxes; degenerate boxes (max < min) have area 0."""
+  return jnp.maximum(boxes[..., 2] - boxes[..., 0], 0) * jnp.maximum(boxes[..., 3] - boxes[..., 1], 0)
+
+
+def pairwise_iou(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+  """IoU of every box in a (..., N, 4) with every box in b (..., M, 4): (..., N, M); 0 where the
+  union is empty."""
+  top_left = jnp.maximum(a[..., :, None, :2], b[..., None, :, :2])
+  bottom_right = jnp.minimum(a[..., :, None, 2:], b[..., None, :, 2:])
+  hw = jnp.maximum(bottom_right - top_left, 0)
+  intersection = hw[..., 0] * hw[..., 1]
+  union = area(a)[..., :, None] + area(b)[..., None, :] - intersection
+  return jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1), 0.0)
+
+
+def encode(boxes: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
+  """Corner boxes -> SSD regression targets relative to center-form priors (same leading shape)."""
+  box = corners_to_center(boxes)
+  box_hw = jnp.maximum(box[..., 2:], 1e-6)  # padding boxes have size 0: keep the log finite
+  center = (box[..., :2] - priors[..., :2]) / (priors[..., 2:] * jnp.asarray(variances[:2]))
+  size = jnp.log(box_hw / priors[..., 2:]) / jnp.asarray(variances[2:])
+  return jnp.concatenate([center, size], axis=-1)
+
+
+def decode(offsets: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
+  """SSD regression outputs + center-form priors -> corner boxes (inverse of encode)."""
+  center = priors[..., :2] + offsets[..., :2] * jnp.asarray(variances[:2]) * priors[..., 2:]
+  size = priors[..., 2:] * jnp.exp(offsets[..., 2:] * jnp.asarray(variances[2:]))
+  return center_to_corners(jnp.concatenate([center, size], axis=-1))
+
+
+def clip(boxes: jnp.ndarray) -> jnp.ndarray:
+  """Clips corner boxes to the unit square."""
+  return jnp.clip(boxes, 0.0, 1.0)

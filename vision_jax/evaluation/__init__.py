@@ -1,0 +1,1 @@
+"""Evaluation metrics computed on the host from gathered predictions: VOC AP, (later) COCO AP, FID."""
