@@ -11,6 +11,7 @@ from vision_jax.models.efficientnet import EfficientNetLite
 from vision_jax.models.inception import InceptionV3
 from vision_jax.models.lenet import LeNet5
 from vision_jax.models.resnet import cifar_resnet, resnet
+from vision_jax.models import ssd
 from vision_jax.models.vgg import vgg
 from vision_jax.registry import Registry
 
@@ -28,6 +29,19 @@ for _depth in (20, 32, 44, 56, 110):
 for _depth in (11, 13, 16, 19):
   MODELS.register(f'vgg{_depth}')(vgg(_depth, with_batch_norm=False))
   MODELS.register(f'vgg{_depth}_bn')(vgg(_depth, with_batch_norm=True))
+
+# Detectors: num_classes counts object classes (background excluded).
+SSD_LIGHT_EXTRAS = ((256, 512, 3, 2, 1), (128, 256, 3, 2, 1), (128, 256, 3, 2, 1), (64, 128, 3, 2, 1))
+MODELS.register('ssd300_vgg16')(functools.partial(ssd.SSD, backbone='vgg16'))
+MODELS.register('ssd512_vgg16')(functools.partial(ssd.SSD, backbone='vgg16', extras=ssd.SSD512_EXTRAS,
+                                                  boxes_per_location=(4, 6, 6, 6, 6, 4, 4)))
+MODELS.register('ssd_resnet50')(functools.partial(ssd.SSD, backbone='resnet50', extras=SSD_LIGHT_EXTRAS,
+                                                  boxes_per_location=(4, 6, 6, 6, 4, 4)))
+MODELS.register('ssdlite_efficientnet_lite0')(functools.partial(
+    ssd.SSD, backbone='efficientnet_lite0', head='ssdlite', extras=SSD_LIGHT_EXTRAS,
+    boxes_per_location=(4, 6, 6, 6, 4, 4)))
+MODELS.register('ssd_tiny')(functools.partial(ssd.SSD, backbone='tiny', extras=SSD_LIGHT_EXTRAS[1:],
+                                              boxes_per_location=(4, 6, 6, 6, 4)))
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 

@@ -72,6 +72,7 @@ class EfficientNetLite(nn.Module):
   drop_path_rate: float = 0.2
   depthwise_impl: str = 'auto'  # see layers.DepthwiseConv
   bn_momentum: float = 0.99  # running-average momentum; short runs from scratch need less (0.9)
+  include_top: bool = True  # False: no head conv, pooling or classifier, logits None (a detection backbone)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -89,6 +90,8 @@ class EfficientNetLite(nn.Module):
                    name=f'block{index}')(x, train)
         index += 1
       out[f'stage{s + 1}'] = x
+    if not self.include_top:
+      return None, out
     x = nn.relu6(bn('head_bn')(_conv(1280, 1, dtype=self.dtype, name='head_conv')(x)))
     out['head'] = x
     x = global_avg_pool(x)

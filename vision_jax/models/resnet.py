@@ -98,6 +98,7 @@ class ResNet(nn.Module):
   width: int = 64
   zero_init_last_bn: bool = False
   keras: bool = False  # Keras applications' ResNet50 (see Bottleneck)
+  include_top: bool = True  # False: no pooling and classifier, logits None (a detection backbone)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -118,6 +119,8 @@ class ResNet(nn.Module):
         else:
           x = Bottleneck(features, strides, self.dtype, self.zero_init_last_bn, self.keras, name=name)(x, train)
       out[f'stage{i + 1}'] = x
+    if not self.include_top:
+      return None, out
     x = global_avg_pool(x)
     out['pre_logits'] = x
     return nn.Dense(self.num_classes, dtype=self.dtype, name='fc')(x), out
