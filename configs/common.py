@@ -111,3 +111,27 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.dataset.shuffle_buffer = 64
   c.schedule.warmup_steps = 0
   return c
+
+
+def detection_config() -> ml_collections.ConfigDict:
+  """A complete SSD detection config: the classification keys plus default boxes, matching, NMS."""
+  c = classification_config()
+  c.task = 'detection'
+  c.dataset.name = 'digit_scenes'
+  c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
+  c.model.name = 'ssd300_vgg16'
+  del c.label_smoothing
+  del c.accum_steps
+  del c.freeze_batch_stats
+  c.default_boxes = ml_collections.ConfigDict()
+  c.default_boxes.sizes = [30, 60, 111, 162, 213, 264, 315]  # pixels at the input size; min_k, max_k chained
+  c.default_boxes.aspect_ratios = [[2], [2, 3], [2, 3], [2, 3], [2], [2]]
+  c.default_boxes.steps = [8, 16, 32, 64, 100, 300]          # [] = input size / feature map size
+  c.default_boxes.clip = True
+  c.matching = ml_collections.ConfigDict({'iou_threshold': 0.5, 'neg_pos_ratio': 3.0})
+  c.nms = ml_collections.ConfigDict({'score_threshold': 0.01, 'iou_threshold': 0.45, 'pre_nms_top_k': 200,
+                                     'max_detections': 200})
+  c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
+  c.predict_score_threshold = 0.3
+  c.num_prediction_pictures = 8     # test pictures with detections in WORKDIR/plots/ after training
+  return c

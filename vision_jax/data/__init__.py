@@ -5,6 +5,7 @@ Every source exposes num_classes, image_shape, num_eval_examples, train_batches(
 """
 
 from vision_jax.data.batching import Batch
+from vision_jax.data.digit_scenes import digit_scenes_source
 from vision_jax.data.digits import digits_source
 from vision_jax.data.faces import faces_source
 
@@ -19,6 +20,19 @@ def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int
                                 process_index, process_count)
   from vision_jax.data.tfds_source import TfdsSource
   return TfdsSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+
+
+DETECTION_BUNDLED = {'digit_scenes': digit_scenes_source}
+
+
+def build_detection_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                           process_index: int = 0, process_count: int = 1):
+  """A detection source: batches with image, boxes (B, G, 4) normalised, labels, box_valid."""
+  if config.name in DETECTION_BUNDLED:
+    return DETECTION_BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
+                                          process_index, process_count)
+  from vision_jax.errors import UserError
+  raise UserError(f'unknown detection dataset {config.name!r}; choose one of: {", ".join(DETECTION_BUNDLED)}')
 
 
 def hide_gpus_from_tensorflow() -> None:

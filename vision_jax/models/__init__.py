@@ -40,7 +40,7 @@ MODELS.register('ssd_resnet50')(functools.partial(ssd.SSD, backbone='resnet50', 
 MODELS.register('ssdlite_efficientnet_lite0')(functools.partial(
     ssd.SSD, backbone='efficientnet_lite0', head='ssdlite', extras=SSD_LIGHT_EXTRAS,
     boxes_per_location=(4, 6, 6, 6, 4, 4)))
-MODELS.register('ssd_tiny')(functools.partial(ssd.SSD, backbone='tiny', extras=SSD_LIGHT_EXTRAS[1:],
+MODELS.register('ssd_tiny')(functools.partial(ssd.SSD, backbone='tiny', extras=((64, 128, 3, 2, 1), (64, 128, 3, 2, 1)),
                                               boxes_per_location=(4, 6, 6, 6, 4)))
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}

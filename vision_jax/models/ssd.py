@@ -72,21 +72,23 @@ class VGG16Base(nn.Module):
 
 
 class TinyBase(nn.Module):
-  """A small VGG-style base for the bundled digit scenes: BN conv blocks, sources at strides 8, 16."""
-  widths: Sequence[int] = (32, 64, 128, 192)
+  """A small CPU-friendly base for the bundled digit scenes: a stride-2 stem, then BN conv blocks
+  each halving the resolution; every block's output is a source (strides 4, 8, 16)."""
+  stem: int = 16
+  widths: Sequence[int] = (32, 64, 128)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
+    x = _conv(self.stem, 3, 2, 1, dtype=self.dtype, name='stem')(x)
+    x = nn.relu(batch_norm(train, self.dtype, name='stem_bn')(x))
     sources = []
     for b, width in enumerate(self.widths):
+      x = nn.max_pool(x, (2, 2), strides=(2, 2))
       for i in range(2):
         x = _conv(width, 3, padding=1, dtype=self.dtype, name=f'conv{b + 1}_{i + 1}')(x)
         x = nn.relu(batch_norm(train, self.dtype, name=f'bn{b + 1}_{i + 1}')(x))
-      if b >= 2:
-        sources.append(x)
-      if b < len(self.widths) - 1:
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      sources.append(x)
     return sources
 
 

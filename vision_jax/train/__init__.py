@@ -8,6 +8,7 @@ from vision_jax.train.loop import prepare_workdir
 TASKS: Registry[str] = Registry('task')
 TASKS.register('classification')('vision_jax.tasks.classification')
 TASKS.register('predict')('vision_jax.tasks.predict')
+TASKS.register('detection')('vision_jax.tasks.detection')
 
 
 def run(config, workdir: str):

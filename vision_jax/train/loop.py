@@ -35,6 +35,8 @@ class Task:
   eval_step(state, batch) -> sums                      pure; masked sums over the batch
   summarise_eval(sums) -> metrics                      host side, from the summed eval dict
   source                                               a vision_jax.data source
+  collect_eval: summarise_eval gets the list of every batch's host outputs instead of their
+                sum (detection: per-image detections for mAP)
   """
   create_state: Callable[[jax.Array], TrainState]
   train_step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
@@ -42,6 +44,8 @@ class Task:
   summarise_eval: Callable[[dict], dict]
   source: Any
   initialize: Optional[Callable[[TrainState], TrainState]] = None
+  collect_eval: bool = False
+  plot_keys: tuple[str, ...] = ('loss', 'accuracy')
 
 
 class TrainingDiverged(UserError):
@@ -80,12 +84,15 @@ def _check_finite(metrics: dict, step: int, last_good: Optional[int], workdir: s
 
 
 def evaluate(p_eval_step, state: TrainState, task: Task, mesh) -> dict:
-  """Runs eval_step over the whole eval split once and summarises the summed outputs."""
-  totals = None
+  """Runs eval_step over the whole eval split once and summarises the summed (or collected) outputs."""
+  totals, collected = None, []
   for batch in parallel.prefetch_to_mesh(task.source.eval_batches(), mesh):
-    sums = p_eval_step(state, batch)
-    totals = sums if totals is None else jax.tree.map(lambda a, b: a + b, totals, sums)
-  return task.summarise_eval(jax.device_get(totals))
+    outputs = p_eval_step(state, batch)
+    if task.collect_eval:
+      collected.append(jax.device_get(outputs))
+    else:
+      totals = outputs if totals is None else jax.tree.map(lambda a, b: a + b, totals, outputs)
+  return task.summarise_eval(collected if task.collect_eval else jax.device_get(totals))
 
 
 def _is_due(step: int, every: int, last: int) -> bool:
@@ -154,5 +161,5 @@ def train_and_evaluate(config, workdir: str, task: Task) -> Optional[dict]:
         num_steps, 'eval', evaluate(p_eval_step, state, task, mesh))
   writer.close()
   if is_main:
-    plot_curves(writer.path, os.path.join(workdir, 'plots', 'curves.png'))
+    plot_curves(writer.path, os.path.join(workdir, 'plots', 'curves.png'), task.plot_keys)
   return last_eval

@@ -94,7 +94,7 @@ def variables_from_checkpoint(step_dir: str) -> dict:
   """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved."""
   import orbax.checkpoint as ocp
   try:
-    with ocp.CheckpointManager(os.path.dirname(step_dir)) as manager:
+    with ocp.CheckpointManager(os.path.dirname(step_dir), item_handlers=ocp.StandardCheckpointHandler()) as manager:
       tree = manager.restore(int(os.path.basename(step_dir)))
   except Exception as e:
     raise UserError(f'checkpoint {step_dir} cannot be read for init_from ({str(e).splitlines()[0][:200]})') from None

@@ -1,0 +1,42 @@
+"""A small SSD on the bundled digit scenes (1-6 real handwritten digits of 12-48 px on textured
+128x128 backgrounds; train and test scenes use disjoint glyphs).
+
+  python launch.py --config=configs/digit_scenes_ssd.py --workdir=runs/digit_scenes_ssd
+
+Target: VOC all-point mAP@0.5 >= 0.95 on the 500 test scenes within 15 minutes on 2 CPU cores.
+Predict on any image afterwards:
+  python launch.py --config=configs/digit_scenes_ssd.py --workdir=runs/digit_scenes_ssd \\
+      --config.predict_image=PATH
+`:smoke` runs 4 steps on 16 test scenes.
+"""
+
+from configs import common
+
+
+def get_config(arg=None):
+  c = common.detection_config()
+  c.dataset.name = 'digit_scenes'
+  c.dataset.channels = 1
+  c.dataset.mean = (0.25,)
+  c.dataset.std = (0.25,)
+  c.model.name = 'ssd_tiny'
+  # Feature maps 32, 16, 8, 4, 2 at 128 px; glyphs span 12-48 px.
+  c.default_boxes.sizes = [10, 20, 36, 56, 80, 110]
+  c.default_boxes.aspect_ratios = [[2], [2, 3], [2, 3], [2, 3], [2]]
+  c.default_boxes.steps = []
+  c.optimizer.name = 'adamw'
+  c.optimizer.weight_decay = 1e-4
+  c.schedule.name = 'cosine'
+  c.schedule.base_lr = 2e-3
+  c.schedule.warmup_steps = 200
+  c.batch_size = 32
+  c.eval_batch_size = 100
+  c.num_train_steps = 3000
+  c.log_every_steps = 100
+  c.eval_every_steps = 1000
+  c.checkpoint_every_steps = 500
+  if arg == 'smoke':
+    common.smoke(c)
+    c.dataset.num_test_scenes = 16
+    c.num_prediction_pictures = 4
+  return c

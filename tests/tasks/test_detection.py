@@ -1,0 +1,59 @@
+"""The detection task end to end on the bundled digit scenes, prediction on an image file, and
+pretrained backbones for SSD."""
+
+import json
+
+import jax
+import ml_collections
+import numpy as np
+
+from tests.helpers import load_config, metrics
+from vision_jax.data.digit_scenes import make_scene
+from vision_jax.tasks import detection
+from vision_jax.train import run
+from vision_jax.train.state import TrainState
+
+
+def test_digit_scenes_smoke_trains_evaluates_draws_and_predicts(tmp_path):
+  config = load_config('digit_scenes_ssd')
+  final = run(config, str(tmp_path))
+  assert final['step'] == 4 and final['num_examples'] == 16
+  assert 0.0 <= final['mAP50'] <= 1.0 and 'mAP50_voc07' in final
+  train = metrics(str(tmp_path), 'train')
+  assert {'loss', 'loc_loss', 'cls_loss', 'num_positive'} <= set(train[0]) and train[0]['num_positive'] > 0
+  assert (tmp_path / 'plots' / 'predictions.png').stat().st_size > 1000
+  assert (tmp_path / 'plots' / 'curves.png').exists()
+
+  from PIL import Image
+  scene = make_scene(0, 'test')[0]
+  path = tmp_path / 'scene.png'
+  Image.fromarray((np.pad(scene, ((0, 0), (0, 64))) * 255).astype(np.uint8)).save(path)  # 128 x 192
+  config.predict_image = str(path)
+  config.predict_score_threshold = 0.0
+  run(config, str(tmp_path))
+  records = json.load(open(tmp_path / 'detections.json'))
+  assert records and set(records[0]) == {'box', 'label', 'score'}
+  for record in records:
+    ymin, xmin, ymax, xmax = record['box']
+    assert 0 <= ymin <= ymax <= 128 and 0 <= xmin <= xmax <= 192 and record['label'] in '0123456789'
+  assert (tmp_path / 'detections.png').stat().st_size > 1000
+
+
+def test_ssdlite_backbone_starts_from_the_imagenet_lite0_weights():
+  config = load_config('digit_scenes_ssd')
+  config.model.name = 'ssdlite_efficientnet_lite0'
+  config.dataset.channels = 3
+  config.default_boxes.sizes = [20, 40, 60, 80, 100, 120, 140]
+  config.default_boxes.aspect_ratios = [[2]] * 6
+  model, _ = detection.build_model(config, 10, (128, 128, 3))
+  variables = model.init(jax.random.PRNGKey(0), np.zeros((1, 128, 128, 3), np.float32))
+  import optax
+  state = TrainState.create(apply_fn=model.apply, params=variables['params'], tx=optax.sgd(0.1),
+                            batch_stats=variables['batch_stats'])
+  loaded = detection.initialize_backbone(state, 'efficientnet_lite0_imagenet', 'efficientnet_lite0',
+                                         (128, 128, 3))
+  before = np.asarray(state.params['backbone']['stem_conv']['kernel'])
+  after = np.asarray(loaded.params['backbone']['stem_conv']['kernel'])
+  assert not np.allclose(before, after) and abs(float(after.std()) - 0.0) > 0
+  np.testing.assert_array_equal(loaded.params['loc0']['pointwise']['kernel'],
+                                state.params['loc0']['pointwise']['kernel'])  # heads stay fresh
