@@ -1,0 +1,110 @@
+"""SSD's tf.data augmentation, keeping boxes consistent with the image (Liu et al. 2016, sec. 2.2/3.6):
+photometric distortion, zoom-out expansion, the min-IoU random-crop sampler, horizontal flip.
+
+Images are float32 HWC in [0, 1]; boxes are (G, 4) normalised [ymin, xmin, ymax, xmax] with a
+(G,) bool `valid` mask (ground truth padded to a fixed count). Every random op is stateless and
+takes a `key` (shape [2], int64), so augmentation is reproducible and resumable.
+"""
+
+import tensorflow as tf
+
+MIN_IOUS = (-1.0, 0.1, 0.3, 0.5, 0.7, 0.9, 2.0)  # -1: any crop; 2.0: keep the whole image
+
+
+def _uniform(key, shape=(), minval=0.0, maxval=1.0):
+  return tf.random.stateless_uniform(shape, seed=key, minval=minval, maxval=maxval)
+
+
+def sanitize_boxes(boxes: tf.Tensor, valid: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """Orders each box's corners (mock data can give ymin > ymax), clips to the image, and marks
+  boxes without area invalid."""
+  ys, xs = tf.sort(tf.gather(boxes, [0, 2], axis=-1), -1), tf.sort(tf.gather(boxes, [1, 3], axis=-1), -1)
+  boxes = tf.clip_by_value(tf.stack([ys[:, 0], xs[:, 0], ys[:, 1], xs[:, 1]], -1), 0.0, 1.0)
+  has_area = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+  return boxes, valid & has_area
+
+
+def photometric_distort(image: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
+  """Random brightness (+-32/255), contrast and saturation (x0.5-1.5) and hue (+-18 degrees)."""
+  image = tf.image.stateless_random_brightness(image, 32 / 255, seed=key)
+  image = tf.image.stateless_random_contrast(image, 0.5, 1.5, seed=key + 1)
+  if image.shape[-1] == 3:
+    image = tf.image.stateless_random_saturation(image, 0.5, 1.5, seed=key + 2)
+    image = tf.image.stateless_random_hue(image, 18 / 360, seed=key + 3)
+  return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def expand(image: tf.Tensor, boxes: tf.Tensor, key: tf.Tensor, max_ratio: float = 4.0,
+           fill=(0.485, 0.456, 0.406), probability: float = 0.5) -> tuple[tf.Tensor, tf.Tensor]:
+  """Zoom out: with `probability`, place the image at a random spot of a canvas up to max_ratio
+  times larger, filled with `fill` (the mean); boxes shrink accordingly."""
+  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  apply = _uniform(key) < probability
+  ratio = tf.where(apply, _uniform(key + 1, (), 1.0, max_ratio), 1.0)
+  top = tf.floor(_uniform(key + 2) * (ratio - 1) * h)
+  left = tf.floor(_uniform(key + 3) * (ratio - 1) * w)
+  canvas_h, canvas_w = tf.cast(tf.math.ceil(ratio * h), tf.int32), tf.cast(tf.math.ceil(ratio * w), tf.int32)
+  fill = tf.constant(fill, tf.float32)[:image.shape[-1]]
+  canvas = tf.ones(tf.stack([canvas_h, canvas_w, tf.shape(image)[-1]])) * fill
+  paddings = tf.stack([[tf.cast(top, tf.int32), canvas_h - tf.cast(top, tf.int32) - tf.shape(image)[0]],
+                       [tf.cast(left, tf.int32), canvas_w - tf.cast(left, tf.int32) - tf.shape(image)[1]],
+                       [0, 0]])
+  mask = tf.pad(tf.ones_like(image), paddings)
+  out = tf.pad(image, paddings) + canvas * (1 - mask)
+  scale = tf.stack([h, w, h, w]) / tf.cast(tf.stack([canvas_h, canvas_w, canvas_h, canvas_w]), tf.float32)
+  offset = tf.stack([top, left, top, left]) / tf.cast(tf.stack([canvas_h, canvas_w, canvas_h, canvas_w]), tf.float32)
+  return out, boxes * scale + offset
+
+
+def _iou(crops: tf.Tensor, boxes: tf.Tensor) -> tf.Tensor:
+  """(N, 4) x (G, 4) -> (N, G) IoU."""
+  tl = tf.maximum(crops[:, None, :2], boxes[None, :, :2])
+  br = tf.minimum(crops[:, None, 2:], boxes[None, :, 2:])
+  inter = tf.reduce_prod(tf.maximum(br - tl, 0.0), -1)
+  def area(b):
+    return (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+  return inter / tf.maximum(area(crops)[:, None] + area(boxes)[None] - inter, 1e-12)
+
+
+def min_iou_random_crop(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor,
+                        trials: int = 50) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """SSD's sampler: pick a minimum IoU from {any, 0.1, 0.3, 0.5, 0.7, 0.9, keep the image}; try
+  `trials` crops of 0.3-1 of each side with aspect 0.5-2; take the first whose IoU with every
+  valid box is at least that minimum and that contains some box centre. Boxes whose centre
+  leaves the crop become invalid; the others are clipped to it."""
+  mode = tf.random.stateless_uniform((), seed=key, maxval=len(MIN_IOUS), dtype=tf.int32)
+  min_iou = tf.gather(tf.constant(MIN_IOUS), mode)
+  sizes = _uniform(key + 1, (trials, 2), 0.3, 1.0)
+  aspect_ok = (sizes[:, 0] / sizes[:, 1] >= 0.5) & (sizes[:, 0] / sizes[:, 1] <= 2.0)
+  origins = _uniform(key + 2, (trials, 2)) * (1.0 - sizes)
+  crops = tf.concat([origins, origins + sizes], -1)
+  iou = _iou(crops, boxes)
+  lowest = tf.reduce_min(tf.where(valid[None], iou, 2.0), axis=1)
+  centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+  inside = tf.reduce_all((centres[None] > crops[:, None, :2]) & (centres[None] < crops[:, None, 2:]), -1)
+  inside &= valid[None]
+  ok = aspect_ok & (lowest >= min_iou) & tf.reduce_any(inside, 1)
+  found = tf.reduce_any(ok) & (min_iou <= 1.0)
+  choice = tf.argmax(tf.cast(ok, tf.int32))
+  crop = tf.where(found, tf.gather(crops, choice), tf.constant([0.0, 0.0, 1.0, 1.0]))
+  keep = tf.where(found, tf.gather(inside, choice), valid)
+  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  top, left = tf.cast(crop[0] * h, tf.int32), tf.cast(crop[1] * w, tf.int32)
+  height = tf.maximum(tf.cast(crop[2] * h, tf.int32) - top, 1)
+  width = tf.maximum(tf.cast(crop[3] * w, tf.int32) - left, 1)
+  out = tf.image.crop_to_bounding_box(image, top, left, height, width)
+  # Boxes in the coordinates of the pixels actually cut out.
+  pixel_crop = tf.stack([tf.cast(top, tf.float32) / h, tf.cast(left, tf.float32) / w,
+                         tf.cast(top + height, tf.float32) / h, tf.cast(left + width, tf.float32) / w])
+  size = tf.concat([pixel_crop[2:] - pixel_crop[:2]] * 2, 0)
+  clipped = tf.concat([tf.maximum(boxes[:, :2], pixel_crop[:2]), tf.minimum(boxes[:, 2:], pixel_crop[2:])], -1)
+  new_boxes = tf.clip_by_value((clipped - tf.concat([pixel_crop[:2]] * 2, 0)) / size, 0.0, 1.0)
+  return out, tf.where(keep[:, None], new_boxes, 0.0), keep
+
+
+def flip_with_boxes(image: tf.Tensor, boxes: tf.Tensor, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """Horizontal flip with probability 1/2, mirroring the boxes' x coordinates."""
+  flip = _uniform(key) < 0.5
+  image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+  mirrored = tf.stack([boxes[:, 0], 1.0 - boxes[:, 3], boxes[:, 2], 1.0 - boxes[:, 1]], -1)
+  return image, tf.where(flip, mirrored, boxes)
