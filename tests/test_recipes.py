@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.helpers import launch, load_config, metrics
+from tests.helpers import launch, load_config, metrics, subprocess_env
 from tests.test_launch import MOCK
 from vision_jax.train import run
 
@@ -43,3 +43,14 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
   config.dataset.examples_per_class = 5
   final = run(config, str(tmp_path))
   assert final['step'] == 4 and final['num_examples'] == (60 if spec.startswith('lfw') else 360)
+
+
+@pytest.mark.parametrize('spec, extra', [('voc_ssd.py:ssd300,smoke', []), ('coco_ssd.py:ssdlite,smoke', ['coco_AP'])])
+def test_ssd_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
+  result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK, timeout=600,
+                  env=subprocess_env(MOCK_NUM_EXAMPLES='6'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  final = metrics(str(tmp_path), 'eval')[-1]
+  assert final['step'] == 2 and final['num_examples'] == 6
+  assert {'mAP50', 'mAP50_voc07', *extra} <= set(final)
+  assert (tmp_path / 'plots' / 'predictions.png').exists()

@@ -27,12 +27,13 @@ DETECTION_BUNDLED = {'digit_scenes': digit_scenes_source}
 
 def build_detection_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                            process_index: int = 0, process_count: int = 1):
-  """A detection source: batches with image, boxes (B, G, 4) normalised, labels, box_valid."""
+  """A detection source: batches with image, boxes (B, G, 4) normalised, labels, box_valid;
+  bundled digit_scenes, otherwise a TFDS detection dataset (voc/2007, voc/2012, coco/2017)."""
   if config.name in DETECTION_BUNDLED:
     return DETECTION_BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                           process_index, process_count)
-  from vision_jax.errors import UserError
-  raise UserError(f'unknown detection dataset {config.name!r}; choose one of: {", ".join(DETECTION_BUNDLED)}')
+  from vision_jax.data.tfds_detection import TfdsDetectionSource
+  return TfdsDetectionSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
 
 
 def hide_gpus_from_tensorflow() -> None:

@@ -78,7 +78,8 @@ def make_eval_step(model: nn.Module, priors: jnp.ndarray, nms_config):
     (loc, logits), _ = model.apply(state.variables(), batch['image'], train=False)
     detections = postprocess(loc, logits, priors, nms_config.score_threshold, nms_config.iou_threshold,
                              nms_config.pre_nms_top_k, nms_config.max_detections)
-    return {**detections, 'gt_boxes': batch['boxes'], 'gt_labels': batch['labels'],
+    passed = {k: batch[k] for k in ('image_id', 'image_hw') if k in batch}
+    return {**detections, **passed, 'gt_boxes': batch['boxes'], 'gt_labels': batch['labels'],
             'gt_valid': batch['box_valid'], 'gt_difficult': batch.get('difficult', jnp.zeros_like(batch['box_valid'])),
             'mask': batch['mask']}
 
@@ -103,12 +104,37 @@ def detection_lists(outputs: list[dict]) -> tuple[list, list]:
   return detections, ground_truth
 
 
-def summarise_eval(outputs: list[dict], num_classes: int) -> dict:
+def coco_lists(outputs: list[dict], category_ids) -> tuple[list, list, list]:
+  """(images, ground truth, detections) in COCO's format (pixel xywh, COCO category ids)."""
+  from vision_jax.evaluation.coco import to_xywh
+  images, ground_truth, detections = [], [], []
+  for out in outputs:
+    for i in np.flatnonzero(out['mask']):
+      image_id, (height, width) = int(out['image_id'][i]), out['image_hw'][i]
+      images.append({'id': image_id, 'height': int(height), 'width': int(width)})
+      for box, label, valid, crowd in zip(out['gt_boxes'][i], out['gt_labels'][i], out['gt_valid'][i],
+                                          out['gt_difficult'][i]):
+        if valid:
+          ground_truth.append({'image_id': image_id, 'category_id': category_ids[int(label)],
+                               'bbox': to_xywh(box, height, width), 'iscrowd': int(crowd)})
+      for box, label, score, valid in zip(out['boxes'][i], out['labels'][i], out['scores'][i], out['valid'][i]):
+        if valid:
+          detections.append({'image_id': image_id, 'category_id': category_ids[int(label)],
+                             'bbox': to_xywh(box, height, width), 'score': float(score)})
+  return images, ground_truth, detections
+
+
+def summarise_eval(outputs: list[dict], num_classes: int, coco_category_ids=None) -> dict:
+  """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics."""
   detections, ground_truth = detection_lists(outputs)
   num_images = int(sum(np.sum(out['mask']) for out in outputs))
-  return {'mAP50': voc_map(detections, ground_truth, num_classes)['mAP'],
-          'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
-          'num_examples': float(num_images)}
+  metrics = {'mAP50': voc_map(detections, ground_truth, num_classes)['mAP'],
+             'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
+             'num_examples': float(num_images)}
+  if coco_category_ids is not None:
+    from vision_jax.evaluation.coco import coco_metrics
+    metrics.update(coco_metrics(*coco_lists(outputs, coco_category_ids), list(coco_category_ids)))
+  return metrics
 
 
 def default_box_spec(config, model_config, num_classes: int, image_shape: tuple[int, ...]):
@@ -164,6 +190,14 @@ def initialize_backbone(state: TrainState, init_from: str, backbone: str, image_
   return state.replace(params=placed['params'], batch_stats=placed.get('batch_stats'))
 
 
+def coco_category_ids(source):
+  """COCO's category ids by label for a COCO source, else None."""
+  if not getattr(source, 'is_coco', False):
+    return None
+  from vision_jax.data.tfds_detection import COCO_CATEGORY_IDS
+  return COCO_CATEGORY_IDS
+
+
 def build_task(config) -> Task:
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
@@ -186,7 +220,8 @@ def build_task(config) -> Task:
       train_step=make_train_step(model, priors, lr_fn, config.matching.iou_threshold,
                                  config.matching.neg_pos_ratio, freeze),
       eval_step=make_eval_step(model, priors, config.nms),
-      summarise_eval=functools.partial(summarise_eval, num_classes=source.num_classes),
+      summarise_eval=functools.partial(summarise_eval, num_classes=source.num_classes,
+                                       coco_category_ids=coco_category_ids(source)),
       source=source, initialize=initialize, collect_eval=True, plot_keys=('loss', 'mAP50'))
 
 

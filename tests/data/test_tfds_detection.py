@@ -1,0 +1,36 @@
+"""TFDS detection sources under tfds.testing.mock_data, and fixed-size ground truth."""
+
+import ml_collections
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from configs import voc_ssd
+from vision_jax.data import build_detection_source
+from vision_jax.data.tfds_detection import pad_boxes
+
+
+def test_pad_boxes_keeps_the_largest_and_counts_the_dropped():
+  boxes = tf.constant([[0, 0, .1, .1], [0, 0, .5, .5], [0, 0, .3, .3], [0, 0, .9, .9]], tf.float32)
+  labels = tf.constant([1, 2, 3, 4])
+  valid = tf.constant([True, True, True, False])
+  out_boxes, out_labels, out_valid, _, dropped = pad_boxes(boxes, labels, valid, tf.zeros(4, tf.bool), 2)
+  assert out_labels.numpy().tolist() == [2, 3] and out_valid.numpy().all() and int(dropped) == 1
+  _, labels5, valid5, _, dropped5 = pad_boxes(boxes, labels, valid, tf.zeros(4, tf.bool), 5)
+  assert valid5.numpy().tolist() == [True, True, True, False, False] and int(dropped5) == 0
+
+
+def test_voc_train_and_eval_batches_have_sane_fixed_shapes():
+  config = voc_ssd.get_config('ssd300,smoke').dataset
+  config.image_size = 64
+  with tfds.testing.mock_data(num_examples=5):
+    source = build_detection_source(config, 4, 4, seed=0)
+    train = next(source.train_batches())
+    evaluation = list(source.eval_batches())
+  assert source.num_classes == 20 and source.class_names[0] == 'aeroplane'
+  assert train['image'].shape == (4, 64, 64, 3) and train['boxes'].shape == (4, 8, 4)
+  boxes, valid = train['boxes'][train['box_valid']], evaluation[0]['box_valid']
+  assert np.all(boxes[:, 2] > boxes[:, 0]) and np.all(boxes[:, 3] > boxes[:, 1])
+  assert boxes.min() >= 0 and boxes.max() <= 1
+  assert sum(int(b['mask'].sum()) for b in evaluation) == 5 and valid.shape == (4, 8)
+  assert {'difficult', 'image_id', 'image_hw'} <= set(evaluation[0])

@@ -1,0 +1,171 @@
+"""tf.data detection sources for TFDS voc/2007, voc/2012 and coco/2017 (boxes arrive normalised
+[ymin, xmin, ymax, xmax]).
+
+Train: the concatenated train sources (e.g. VOC07+12 trainval), seeded shuffle, repeat, resumable
+skip, then SSD augmentation (photometric, expand, min-IoU crop, resize, flip) with stateless
+keys. Ground truth is padded to `max_boxes`; an image with more keeps its largest boxes, and the
+first such batch logs a warning. Eval: resize only, difficult (VOC) or crowd (COCO) boxes flagged,
+padded and masked batches, with the image id and size that the COCO evaluator needs.
+"""
+
+from typing import Iterator
+
+import ml_collections
+import numpy as np
+from absl import logging
+
+from vision_jax.data.batching import Batch, padded_batches
+from vision_jax.data.tfds_source import _builder, _load_split, _tf_options, hide_gpus_from_tensorflow
+from vision_jax.errors import UserError
+
+# COCO's 80 category ids, in the order of TFDS coco/2017 labels 0..79.
+COCO_CATEGORY_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27,
+                     28, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53,
+                     54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80,
+                     81, 82, 84, 85, 86, 87, 88, 89, 90)
+
+
+def _flags(objects):
+  """Per-box 'difficult' flags: VOC's is_difficult, COCO's is_crowd, else none."""
+  import tensorflow as tf
+  for key in ('is_difficult', 'is_crowd'):
+    if key in objects:
+      return tf.cast(objects[key], tf.bool)
+  return tf.zeros_like(objects['label'], tf.bool)
+
+
+def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
+  """Fixed-size ground truth: the valid boxes first, largest first when there are too many;
+  returns (boxes, labels, valid, difficult, number of valid boxes dropped)."""
+  import tensorflow as tf
+  area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+  order = tf.argsort(tf.where(valid, area, -1.0), direction='DESCENDING')
+  boxes, labels, valid, difficult = [tf.gather(t, order) for t in (boxes, labels, valid, difficult)]
+  dropped = tf.reduce_sum(tf.cast(valid[max_boxes:], tf.int32))
+  n = tf.shape(boxes)[0]
+  pad = tf.maximum(max_boxes - n, 0)
+
+  def fit(t, value):
+    t = t[:max_boxes]
+    return tf.pad(t, [[0, pad]] + [[0, 0]] * (len(t.shape) - 1), constant_values=value)
+  out = (fit(boxes, 0.0), fit(tf.cast(labels, tf.int32), 0), fit(valid, False), fit(difficult, False))
+  out[0].set_shape((max_boxes, 4))
+  for t in out[1:]:
+    t.set_shape((max_boxes,))
+  return out + (dropped,)
+
+
+class TfdsDetectionSource:
+  """See the module docstring; config is config.dataset."""
+
+  def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    import tensorflow_datasets as tfds
+    hide_gpus_from_tensorflow()
+    self.config, self.seed = config, seed
+    self.builder = _builder(config)
+    features = self.builder.info.features
+    if 'objects' not in features or 'bbox' not in features['objects']:
+      raise UserError(f'TFDS dataset {config.name!r} has no objects/bbox features for detection')
+    self.class_names = tuple(features['objects']['label'].names)
+    self.num_classes = len(self.class_names)
+    self.is_coco = config.name.startswith('coco')
+    size = config.image_size
+    self.image_shape = (size, size, 3)
+    self.max_boxes = config.get('max_boxes', 100)
+    self.mean = np.asarray(config.mean, np.float32)
+    self.std = np.asarray(config.std, np.float32)
+    self.local_batch_size = global_batch_size // process_count
+    self.local_eval_batch_size = eval_batch_size // process_count
+    self.process_index, self.process_count = process_index, process_count
+    self.train_sources = [tuple(s) for s in config.get('train_sources', ())] or [(config.name, config.train_split)]
+    self.eval_split = tfds.even_splits(config.eval_split, n=process_count, drop_remainder=False)[process_index]
+    from vision_jax.data.tfds_source import TfdsSource
+    self._eval_counts = TfdsSource._all_eval_counts(self)
+    self.num_eval_examples = int(sum(self._eval_counts))
+    self._warned = False
+
+  def _train_dataset(self):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    parts = []
+    for name, split in self.train_sources:
+      builder = self.builder if name == self.config.name else _builder(
+          ml_collections.ConfigDict({'name': name, 'data_dir': self.config.get('data_dir', '')}))
+      shard = tfds.even_splits(split, n=self.process_count)[self.process_index]
+      parts.append(_load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
+    ds = parts[0]
+    for part in parts[1:]:
+      ds = ds.concatenate(part)
+    return ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed, reshuffle_each_iteration=True)
+
+  def _common(self, example):
+    """The fields every source keeps, in one structure (so VOC 2007 and 2012 concatenate)."""
+    import tensorflow as tf
+    objects = example['objects']
+    shape = tf.shape(example['image'])
+    boxes, labels, flags = objects['bbox'], tf.cast(objects['label'], tf.int32), _flags(objects)
+    # Real data has one entry per object in each field; tfds.testing.mock_data does not.
+    n = tf.reduce_min(tf.stack([tf.shape(boxes)[0], tf.shape(labels)[0], tf.shape(flags)[0]]))
+    return {'image': example['image'], 'boxes': boxes[:n], 'labels': labels[:n], 'difficult': flags[:n], 'image_id': tf.cast(example.get('image/id', tf.constant(-1, tf.int64)), tf.int64),
+            'image_hw': tf.stack([shape[0], shape[1]])}
+
+  def _train_fn(self):
+    import tensorflow as tf
+    from vision_jax.data import box_augment as A
+    size, augment = self.config.image_size, self.config.get('augment', 'ssd')
+
+    def fn(index, ex):
+      key = tf.stack([tf.constant(self.seed, tf.int64), index])
+      image = tf.cast(ex['image'], tf.float32) / 255.0
+      boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
+      valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
+      if augment == 'ssd':
+        image = A.photometric_distort(image, key)
+        image, boxes = A.expand(image, boxes, key + 10, fill=tuple(float(m) for m in np.broadcast_to(self.mean, 3)))
+        image, boxes, valid = A.min_iou_random_crop(image, boxes, valid, key + 20)
+      image = tf.image.resize(image, (size, size))
+      if augment in ('ssd', 'flip'):
+        image, boxes = A.flip_with_boxes(image, boxes, key + 30)
+      boxes, valid = A.sanitize_boxes(boxes, valid)
+      boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], self.max_boxes)
+      return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
+              'dropped': dropped}
+    return fn
+
+  def _eval_fn(self, example):
+    import tensorflow as tf
+    from vision_jax.data import box_augment as A
+    ex = self._common(example)
+    image = tf.image.resize(tf.cast(ex['image'], tf.float32) / 255.0, (self.config.image_size,) * 2)
+    boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
+    boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], self.max_boxes)
+    return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
+            'difficult': difficult, 'image_id': ex['image_id'], 'image_hw': ex['image_hw'], 'dropped': dropped}
+
+  def _warn_dropped(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+    for batch in batches:
+      dropped = int(np.sum(batch.pop('dropped')))
+      if dropped and not self._warned:
+        logging.warning('images with more than %d boxes keep their %d largest (max_boxes); %d boxes dropped '
+                        'in this batch', self.max_boxes, self.max_boxes, dropped)
+        self._warned = True
+      yield batch
+
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    ds = self._train_dataset().repeat().enumerate().skip(start_step * self.local_batch_size)
+    ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return self._warn_dropped(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
+
+  def eval_batches(self) -> Iterator[Batch]:
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
+    ds = ds.map(self._eval_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
+    count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
+    return padded_batches(self._warn_dropped(iter(tfds.as_numpy(ds.with_options(_tf_options())))),
+                          self.local_eval_batch_size, max(1, count))

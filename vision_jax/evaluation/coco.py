@@ -1,0 +1,38 @@
+"""COCO AP@[.5:.95], AP50, AP75 and AP for small/medium/large objects, computed by pycocotools'
+COCOeval from our detections and the eval split's ground truth (not re-implemented here).
+As in pycocotools, a metric is -1 when the split has no objects of that size."""
+
+import contextlib
+import io
+
+import numpy as np
+
+STAT_NAMES = ('coco_AP', 'coco_AP50', 'coco_AP75', 'coco_APs', 'coco_APm', 'coco_APl')
+
+
+def to_xywh(box: np.ndarray, height: float, width: float) -> list[float]:
+  """Normalised [ymin, xmin, ymax, xmax] -> COCO pixel [x, y, w, h]."""
+  ymin, xmin, ymax, xmax = (float(v) for v in box)
+  return [xmin * width, ymin * height, (xmax - xmin) * width, (ymax - ymin) * height]
+
+
+def coco_metrics(images: list[dict], ground_truth: list[dict], detections: list[dict],
+                 category_ids: list[int]) -> dict:
+  """images: [{'id', 'height', 'width'}]; ground_truth: [{'image_id', 'category_id', 'bbox' (xywh px),
+  'iscrowd'}]; detections: [{'image_id', 'category_id', 'bbox', 'score'}]. Returns STAT_NAMES -> value."""
+  from pycocotools.coco import COCO
+  from pycocotools.cocoeval import COCOeval
+  annotations = [{**g, 'id': i + 1, 'area': g['bbox'][2] * g['bbox'][3]} for i, g in enumerate(ground_truth)]
+  gt = COCO()
+  gt.dataset = {'images': images, 'annotations': annotations,
+                'categories': [{'id': c, 'name': str(c)} for c in category_ids]}
+  with contextlib.redirect_stdout(io.StringIO()):
+    gt.createIndex()
+    if not detections or not annotations:
+      return {name: 0.0 for name in STAT_NAMES}
+    dt = gt.loadRes(detections)
+    evaluator = COCOeval(gt, dt, 'bbox')
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+  return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats[:6])}  # -1: no such objects
