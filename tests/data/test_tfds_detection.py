@@ -34,3 +34,20 @@ def test_voc_train_and_eval_batches_have_sane_fixed_shapes():
   assert boxes.min() >= 0 and boxes.max() <= 1
   assert sum(int(b['mask'].sum()) for b in evaluation) == 5 and valid.shape == (4, 8)
   assert {'difficult', 'image_id', 'image_hw'} <= set(evaluation[0])
+
+
+def test_out_of_range_labels_fail_and_dropped_boxes_warn_once(caplog):
+  import types
+  import pytest
+  from vision_jax.data.tfds_detection import TfdsDetectionSource
+  from vision_jax.errors import UserError
+  fake = types.SimpleNamespace(num_classes=3, max_boxes=2, _warned=False,
+                               config=ml_collections.ConfigDict({'name': 'voc/2007'}))
+  def batch(label, dropped):
+    return {'labels': np.array([[label, 0]]), 'box_valid': np.array([[True, False]]), 'dropped': np.array([dropped])}
+  with pytest.raises(UserError, match=r'voc/2007: box label 3 is outside \[0, 3\)'):
+    list(TfdsDetectionSource._checked(fake, iter([batch(3, 0)])))
+  with caplog.at_level('WARNING'):
+    out = list(TfdsDetectionSource._checked(fake, iter([batch(1, 2), batch(2, 5)])))
+  assert len(out) == 2 and 'dropped' not in out[0]
+  assert sum('keep their 2 largest' in r.getMessage() for r in caplog.records) == 1

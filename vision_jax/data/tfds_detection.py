@@ -143,8 +143,13 @@ class TfdsDetectionSource:
     return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
             'difficult': difficult, 'image_id': ex['image_id'], 'image_hw': ex['image_hw'], 'dropped': dropped}
 
-  def _warn_dropped(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+  def _checked(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Fails on labels outside [0, num_classes) and warns once when boxes were dropped."""
     for batch in batches:
+      labels = batch['labels'][batch['box_valid']]
+      if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+        raise UserError(f'{self.config.name}: box label {int(labels.max() if labels.max() >= self.num_classes else labels.min())} '
+                        f'is outside [0, {self.num_classes})')
       dropped = int(np.sum(batch.pop('dropped')))
       if dropped and not self._warned:
         logging.warning('images with more than %d boxes keep their %d largest (max_boxes); %d boxes dropped '
@@ -158,7 +163,7 @@ class TfdsDetectionSource:
     ds = self._train_dataset().repeat().enumerate().skip(start_step * self.local_batch_size)
     ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return self._warn_dropped(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
+    return self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
 
   def eval_batches(self) -> Iterator[Batch]:
     import tensorflow as tf
@@ -167,5 +172,5 @@ class TfdsDetectionSource:
     ds = ds.map(self._eval_fn, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
     count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
-    return padded_batches(self._warn_dropped(iter(tfds.as_numpy(ds.with_options(_tf_options())))),
+    return padded_batches(self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options())))),
                           self.local_eval_batch_size, max(1, count))
