@@ -31,9 +31,9 @@ def get_config(arg=None):
   c.schedule.warmup_steps = 200
   c.batch_size = 32
   c.eval_batch_size = 100
-  c.num_train_steps = 3000
+  c.num_train_steps = 2000
   c.log_every_steps = 100
-  c.eval_every_steps = 1000
+  c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
   if arg == 'smoke':
     common.smoke(c)
