@@ -1,0 +1,55 @@
+"""Fréchet distance (FID when the features are Inception-v3 pool3) and kernel inception distance
+(KID) between two sets of feature vectors.
+
+Statistics are float64 and the matrix square root is SciPy's, as in the reference
+implementations (TTUR's fid.py, pytorch-fid), including their fallback of adding eps to the
+diagonals when the product is singular and dropping a negligible imaginary part.
+"""
+
+import numpy as np
+
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """(mean, covariance) of (N, D) features, in float64."""
+  features = np.asarray(features, np.float64)
+  return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
+                     eps: float = 1e-6) -> float:
+  """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))."""
+  from scipy import linalg
+  mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
+  sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
+  diff = mu1 - mu2
+  covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+  if not np.isfinite(covmean).all():
+    offset = np.eye(sigma1.shape[0]) * eps
+    covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+  if np.iscomplexobj(covmean):
+    if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+      raise ValueError(f'imaginary component {np.max(np.abs(covmean.imag))} in the matrix square root')
+    covmean = covmean.real
+  return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def frechet_distance_of_features(a: np.ndarray, b: np.ndarray) -> float:
+  return frechet_distance(*feature_statistics(a), *feature_statistics(b))
+
+
+def kernel_distance(a: np.ndarray, b: np.ndarray, num_subsets: int = 100, subset_size: int = 1000,
+                    seed: int = 0) -> tuple[float, float]:
+  """KID (Bińkowski et al. 2018): unbiased MMD^2 with the kernel (x.y / D + 1)^3, averaged over
+  random subsets; returns (mean, std)."""
+  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  rng = np.random.default_rng(seed)
+  m = min(subset_size, len(a), len(b))
+  d = a.shape[1]
+  values = []
+  for _ in range(num_subsets):
+    x = a[rng.choice(len(a), m, replace=False)]
+    y = b[rng.choice(len(b), m, replace=False)]
+    kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((x, x), (y, y), (x, y))]
+    values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                  - 2 * kxy.mean())
+  return float(np.mean(values)), float(np.std(values))

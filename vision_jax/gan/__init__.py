@@ -1,0 +1,1 @@
+"""GAN machinery shared by the GAN and inpainting tasks: adversarial losses and penalties."""
