@@ -71,7 +71,7 @@ def run_cell(workdir: str, spec: str, overrides: dict) -> dict:
 
 
 def summarise(results: list[dict]) -> str:
-  """Markdown: one row per (dataset, labels), mean +- std of test accuracy per mode."""
+  """Markdown: one row per (dataset, labels), mean +- std (population, ddof 0) of test accuracy per mode."""
   import numpy as np
   modes = FLAGS.modes.split(',')
   lines = ['| dataset | labels/class | ' + ' | '.join(modes) + ' | seeds |',
@@ -83,7 +83,7 @@ def summarise(results: list[dict]) -> str:
       accs = [r['accuracy'] for r in results if (r['dataset'], r['labels'], r['mode']) == (dataset, labels, mode)]
       seeds.update(r['seed'] for r in results if (r['dataset'], r['labels'], r['mode']) == (dataset, labels, mode))
       cells.append(f'{np.mean(accs):.4f} ± {np.std(accs):.4f}' if accs else '')
-    label_text = str(labels) if labels else f'all ({TRAIN_SIZE[dataset][0] // TRAIN_SIZE[dataset][1]})'
+    label_text = str(labels) if labels else f'all ({TRAIN_SIZE[dataset][0]} images)'
     lines.append(f'| {dataset} | {label_text} | ' + ' | '.join(cells) + f' | {len(seeds)} |')
   return '\n'.join(lines) + '\n'
 
