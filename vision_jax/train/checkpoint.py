@@ -58,8 +58,8 @@ class Checkpointer:
       stored = {_path_name(p): tuple(m.shape) for p, m in jax.tree_util.tree_flatten_with_path(metadata)[0]}
     except Exception as e:  # Unreadable metadata: a corrupt checkpoint.
       reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
-      raise UserError(f'checkpoint {path} cannot be read ({reason}); it was left untouched: use another '
-                      '--workdir or move the checkpoint away') from None
+      raise UserError(f'checkpoint {path} cannot be restored (unreadable: {reason}); it was left untouched: '
+                      'use another --workdir or move the checkpoint away') from None
     leaves = [(_path_name(p), leaf) for p, leaf in jax.tree_util.tree_flatten_with_path(abstract_target)[0]]
     for name, leaf in sorted(leaves, key=lambda item: '/params/' not in item[0]):  # parameters first
       if name not in stored:
