@@ -4,6 +4,7 @@
 
 Expected: eval top-1 >= 0.985 on the 360 held-out digits, the whole launch in under
 60 s on 2 CPU cores. `--config=configs/digits_cnn.py:smoke` runs 4 steps in seconds.
+`:scorer` is the pinned classifier that scores generated digits (32x32, pixels in [-1, 1]).
 """
 
 from configs import common
@@ -23,6 +24,13 @@ def get_config(arg=None):
   c.log_every_steps = 100
   c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
+  if arg == 'scorer':
+    c.dataset.image_size = 32
+    c.dataset.mean = (0.5,)
+    c.dataset.std = (0.5,)
+    c.eval_every_steps = 1000
+    c.checkpoint_every_steps = 1000
+    c.keep_checkpoints = 1
   if arg == 'smoke':
     common.smoke(c)
   return c

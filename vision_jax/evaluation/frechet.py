@@ -6,6 +6,8 @@ implementations (TTUR's fid.py, pytorch-fid), including their fallback of adding
 diagonals when the product is singular and dropping a negligible imaginary part.
 """
 
+import warnings
+
 import numpy as np
 
 
@@ -22,7 +24,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
   mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
   sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
   diff = mu1 - mu2
-  covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+  with warnings.catch_warnings():  # a singular product is handled below, as the references do
+    warnings.simplefilter('ignore', linalg.LinAlgWarning)
+    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
   if not np.isfinite(covmean).all():
     offset = np.eye(sigma1.shape[0]) * eps
     covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))

@@ -21,6 +21,7 @@ MODELS.register('lenet5')(LeNet5)
 MODELS.register('efficientnet_lite0')(EfficientNetLite)
 MODELS.register('inception_v3')(InceptionV3)
 MODELS.register('inception_v3_keras')(functools.partial(InceptionV3, bn_scale=False, pool_include_pad=False))
+MODELS.register('inception_v3_fid')(functools.partial(InceptionV3, pool_include_pad=False, fid=True))
 MODELS.register('resnet50_keras')(resnet(50, keras=True))
 for _depth in (18, 34, 50, 101, 152):
   MODELS.register(f'resnet{_depth}')(resnet(_depth))

@@ -4,7 +4,8 @@ Module names follow torchvision (Conv2d_1a_3x3, Mixed_5b/branch1x1, ...), so its
 maps by name. Two switches cover the other weight sources: Keras InceptionV3 has no BatchNorm
 scale (`bn_scale=False`) and average-pools without counting padding (`pool_include_pad=False`),
 as does the TF graph behind FID. The auxiliary classifier is not built (it only adds a training
-loss). Input 299x299, normalised to [-1, 1] for the Google-trained weights. Returns
+loss). Input 299x299, normalised to [-1, 1] for the Google-trained weights. `fid=True` with
+pool_include_pad=False is pytorch-fid's FID network (its weights use torchvision's names). Returns
 (logits, features) with each block's output and 'pool' (the 2,048-d pool3 features of FID).
 """
 
@@ -101,6 +102,8 @@ class InceptionD(Branches):
 
 
 class InceptionE(Branches):
+  max_pool_branch: bool = False  # pytorch-fid's FIDInceptionE_2 (Mixed_7c) max-pools its pool branch
+
   @nn.compact
   def __call__(self, x, train: bool):
     b1 = self.conv('branch1x1', 320)(x, train)
@@ -110,7 +113,9 @@ class InceptionE(Branches):
     bd = self.conv('branch3x3dbl_2', 384, (3, 3))(self.conv('branch3x3dbl_1', 448)(x, train), train)
     bd = jnp.concatenate([self.conv('branch3x3dbl_3a', 384, (1, 3))(bd, train),
                           self.conv('branch3x3dbl_3b', 384, (3, 1))(bd, train)], axis=-1)
-    bp = self.conv('branch_pool', 192)(self.avg_pool(x), train)
+    pooled = (nn.max_pool(x, (3, 3), strides=(1, 1), padding=((1, 1), (1, 1))) if self.max_pool_branch
+              else self.avg_pool(x))
+    bp = self.conv('branch_pool', 192)(pooled, train)
     return jnp.concatenate([b1, b3, bd, bp], axis=-1)
 
 
@@ -147,6 +152,7 @@ class InceptionV3(nn.Module):
   dropout_rate: float = 0.5
   bn_scale: bool = True
   pool_include_pad: bool = True
+  fid: bool = False  # pytorch-fid's network: Mixed_7c max-pools its pool branch
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -160,6 +166,8 @@ class InceptionV3(nn.Module):
         x = max_pool_3x3_s2(x)
     out['stem'] = x
     for name, block, kwargs in BLOCKS:
+      if self.fid and name == 'Mixed_7c':
+        kwargs = {**kwargs, 'max_pool_branch': True}
       x = block(bn_scale=self.bn_scale, pool_include_pad=self.pool_include_pad, dtype=self.dtype,
                 name=name, **kwargs)(x, train)
       out[name] = x

@@ -9,6 +9,7 @@ TASKS: Registry[str] = Registry('task')
 TASKS.register('classification')('vision_jax.tasks.classification')
 TASKS.register('predict')('vision_jax.tasks.predict')
 TASKS.register('detection')('vision_jax.tasks.detection')
+TASKS.register('gan')('vision_jax.tasks.gan')
 
 
 def run(config, workdir: str):

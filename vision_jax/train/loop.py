@@ -37,6 +37,8 @@ class Task:
   source                                               a vision_jax.data source
   collect_eval: summarise_eval gets the list of every batch's host outputs instead of their
                 sum (detection: per-image detections for mAP)
+  after_eval(step, state)                              optional; main process, after each eval
+                                                       (GANs: the fixed-noise sample grid)
   """
   create_state: Callable[[jax.Array], TrainState]
   train_step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
@@ -46,6 +48,7 @@ class Task:
   initialize: Optional[Callable[[TrainState], TrainState]] = None
   collect_eval: bool = False
   plot_keys: tuple[str, ...] = ('loss', 'accuracy')
+  after_eval: Optional[Callable[[int, TrainState], None]] = None
 
 
 class TrainingDiverged(UserError):
@@ -150,6 +153,8 @@ def train_and_evaluate(config, workdir: str, task: Task) -> Optional[dict]:
     if _is_due(step, config.eval_every_steps, num_steps):
       last_eval = writer.write(step, 'eval', evaluate(p_eval_step, state, task, mesh))
       logging.info(summary_line(last_eval, 'eval'))
+      if task.after_eval is not None and is_main:
+        task.after_eval(step, state)
     if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
                               force=step == num_steps):
       last_good = step

@@ -1,0 +1,74 @@
+"""The GAN task on the bundled digits: smoke run outputs, a resume that continues the curves
+exactly, and bad input."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tests.helpers import load_config, metrics
+from vision_jax.errors import UserError
+from vision_jax.train import run
+
+
+def small(**overrides):
+  config = load_config('digits_dcgan')
+  config.num_train_steps = 6
+  config.log_every_steps = 1
+  config.eval_every_steps = 6
+  config.checkpoint_every_steps = 3
+  config.update(overrides)
+  return config
+
+
+def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path):
+  final = run(load_config('digits_dcgan'), str(tmp_path))
+  assert final['step'] == 4 and final['num_examples'] == 100
+  for key in ('confident_frac', 'min_class_frac', 'fd_digits', 'fd_digits_real', 'confident_frac_real'):
+    assert key in final and np.isfinite(final[key])
+  assert final['confident_frac_real'] > 0.5 or final['fd_digits_real'] < final['fd_digits']
+  assert os.path.exists(tmp_path / 'samples' / 'step_0000004.png')
+  train = metrics(str(tmp_path), 'train')
+  assert {'d_loss', 'g_loss', 'd_real', 'd_fake'} <= set(train[-1])
+  saved = os.listdir(tmp_path / 'checkpoints' / '4' / 'default')
+  assert saved  # orbax item folder
+  from vision_jax.weights.transfer import latest_checkpoint
+  import orbax.checkpoint as ocp
+  manager = ocp.CheckpointManager(str(tmp_path / 'checkpoints'), item_handlers=ocp.StandardCheckpointHandler())
+  tree = manager.item_metadata(4)['state']
+  assert {'g', 'd', 'ema_params', 'ema_batch_stats'} <= set(tree)
+  assert {'params', 'opt_state', 'batch_stats', 'step'} <= set(tree['g']) and 'opt_state' in tree['d']
+  assert latest_checkpoint(str(tmp_path)).endswith('/4')
+
+
+def test_resumed_run_continues_its_curves_without_a_jump(tmp_path):
+  whole = run(small(), str(tmp_path / 'whole'))
+  run(small(num_train_steps=3), str(tmp_path / 'split'))
+  resumed = run(small(), str(tmp_path / 'split'))
+  a, b = metrics(str(tmp_path / 'whole'), 'train'), metrics(str(tmp_path / 'split'), 'train')
+  assert [r['step'] for r in b] == [1, 2, 3, 4, 5, 6]
+  for x, y in zip(a, b):
+    np.testing.assert_allclose([x['d_loss'], x['g_loss']], [y['d_loss'], y['g_loss']], rtol=1e-5)
+  np.testing.assert_allclose(whole['fd_digits'], resumed['fd_digits'], rtol=1e-4)
+
+
+def test_unsupported_image_size_is_one_clear_error(tmp_path):
+  config = load_config('digits_dcgan')
+  config.dataset.image_size = 48
+  with pytest.raises(UserError, match=r'DCGAN supports image sizes \(32, 64\), got 48'):
+    run(config, str(tmp_path))
+
+
+def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path):
+  import torch
+  from tests.weights import torch_reference as ref
+  torch.manual_seed(0)
+  weights = tmp_path / 'inception.pth'
+  torch.save(ref.randomise_batch_norm(ref.Inception3(1008)).state_dict(), weights)  # pytorch-fid's 1008 classes
+  config = load_config('digits_dcgan')
+  config.gan.fid_weights = str(weights)
+  config.gan.fid_image_size = 75
+  config.gan.fid_real_examples = 20
+  final = run(config, str(tmp_path / 'run'))
+  assert np.isfinite(final['fid']) and final['fid'] > 0 and np.isfinite(final['kid'])
+  assert np.load(tmp_path / 'run' / 'fid_real_features.npy').shape == (20, 2048)
