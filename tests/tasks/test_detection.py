@@ -57,3 +57,18 @@ def test_ssdlite_backbone_starts_from_the_imagenet_lite0_weights():
   assert not np.allclose(before, after) and abs(float(after.std()) - 0.0) > 0
   np.testing.assert_array_equal(loaded.params['loc0']['pointwise']['kernel'],
                                 state.params['loc0']['pointwise']['kernel'])  # heads stay fresh
+
+
+def test_eight_devices_give_the_losses_of_one(tmp_path):
+  from tests.helpers import launch
+  runs = {}
+  for devices in (1, 8):
+    workdir = tmp_path / f'd{devices}'
+    result = launch(['--config=configs/digit_scenes_ssd.py:smoke', f'--workdir={workdir}',
+                     '--config.num_prediction_pictures=0'], num_devices=devices)
+    assert result.returncode == 0, result.stderr[-2000:]
+    runs[devices] = metrics(str(workdir), 'train')
+  for one, eight in zip(runs[1], runs[8]):
+    np.testing.assert_allclose([one['loss'], one['loc_loss'], one['cls_loss']],
+                               [eight['loss'], eight['loc_loss'], eight['cls_loss']], rtol=2e-4)
+  assert runs[1][-1]['num_positive'] == runs[8][-1]['num_positive']
