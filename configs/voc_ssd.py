@@ -13,6 +13,8 @@ arg: 'ssd300' | 'ssd512' | 'ssdlite' (EfficientNet-Lite0 SSDLite at 320), option
 (2 steps at batch 2; the tests run it under tfds.testing.mock_data). Needs `tfds build voc/2007 voc/2012`.
 """
 
+import ml_collections
+
 from configs import common
 
 # model name, input size, default-box sizes (pixels), aspect ratios, steps

@@ -4,7 +4,6 @@ pretrained backbones for SSD."""
 import json
 
 import jax
-import ml_collections
 import numpy as np
 
 from tests.helpers import load_config, metrics

@@ -1,6 +1,5 @@
 """Weight conversion: layout changes, and every mismatch named."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

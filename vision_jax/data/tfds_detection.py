@@ -15,7 +15,8 @@ import numpy as np
 from absl import logging
 
 from vision_jax.data.batching import Batch, padded_batches
-from vision_jax.data.tfds_source import _builder, _load_split, _tf_options, hide_gpus_from_tensorflow
+from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
+                                         hide_gpus_from_tensorflow)
 from vision_jax.errors import UserError
 
 # COCO's 80 category ids, in the order of TFDS coco/2017 labels 0..79.
@@ -80,13 +81,11 @@ class TfdsDetectionSource:
     self.process_index, self.process_count = process_index, process_count
     self.train_sources = [tuple(s) for s in config.get('train_sources', ())] or [(config.name, config.train_split)]
     self.eval_split = tfds.even_splits(config.eval_split, n=process_count, drop_remainder=False)[process_index]
-    from vision_jax.data.tfds_source import TfdsSource
-    self._eval_counts = TfdsSource._all_eval_counts(self)
+    self._eval_counts = eval_counts(self.builder, self.eval_split, seed, process_count)
     self.num_eval_examples = int(sum(self._eval_counts))
     self._warned = False
 
   def _train_dataset(self):
-    import tensorflow as tf
     import tensorflow_datasets as tfds
     parts = []
     for name, split in self.train_sources:

@@ -85,6 +85,18 @@ def _preprocess_fn(config, size: int, train: bool, seed: int):
   return fn
 
 
+def eval_counts(builder, eval_split, seed: int, process_count: int) -> np.ndarray:
+  """Eval examples on every process, so all processes run the same number of eval steps."""
+  ds = _load_split(builder, eval_split, shuffle=False, seed=seed)
+  count = int(ds.cardinality())
+  if count < 0:
+    count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+  if process_count == 1:
+    return np.array([count])
+  from jax.experimental import multihost_utils
+  return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
+
+
 def _tf_options():
   import tensorflow as tf
   options = tf.data.Options()
@@ -126,19 +138,8 @@ class TfdsSource:
     self.train_split = tfds.even_splits(config.train_split, n=process_count)[process_index]
     self.eval_split = tfds.even_splits(config.eval_split, n=process_count,
                                        drop_remainder=False)[process_index]
-    self._eval_counts = self._all_eval_counts()
+    self._eval_counts = eval_counts(self.builder, self.eval_split, seed, process_count)
     self.num_eval_examples = int(sum(self._eval_counts))
-
-  def _all_eval_counts(self) -> np.ndarray:
-    """Eval examples on every process, so all processes run the same number of eval steps."""
-    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
-    count = int(ds.cardinality())
-    if count < 0:
-      count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
-    if self.process_count == 1:
-      return np.array([count])
-    from jax.experimental import multihost_utils
-    return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """Local train batches from global step `start_step` on, forever."""

@@ -47,6 +47,28 @@ def create_train_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTrans
                            batch_stats=variables.get('batch_stats'))
 
 
+def apply_for_training(model: nn.Module, params, batch_stats, images: jax.Array, rng: jax.Array,
+                       freeze: str = '', freeze_batch_stats: str = ''):
+  """(model outputs, new batch_stats) in training mode: frozen parameters get no gradient and
+  BatchNorm layers matched by `freeze` or `freeze_batch_stats` use their running statistics."""
+  variables = {'params': stop_frozen_gradients(params, freeze)}
+  mutable = []
+  if batch_stats:
+    variables['batch_stats'], mutable = batch_stats, ['batch_stats']
+  with nn.intercept_methods(frozen_batch_norm(freeze, freeze_batch_stats)):
+    outputs, updates = model.apply(variables, images, train=True, rngs={'dropout': rng}, mutable=mutable)
+  return outputs, updates.get('batch_stats', batch_stats)
+
+
+def optimizer_from_config(config) -> tuple[optax.Schedule, optax.GradientTransformation]:
+  """(learning-rate schedule, optimizer) with config.freeze / lr_multipliers groups; regexes checked."""
+  lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
+  freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
+  validate_regexes(freeze, lr_multipliers, config.get('freeze_batch_stats', ''))
+  tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
+  return lr_fn, tx
+
+
 def _microbatches(batch: Batch, accum_steps: int) -> Batch:
   """(B, ...) -> (accum_steps, B // accum_steps, ...), taking rows i, i + accum_steps, ...
 
@@ -68,16 +90,11 @@ def make_train_step(model: nn.Module, learning_rate_fn: optax.Schedule,
   """
 
   def loss_and_stats(params, batch_stats, micro: Batch, rng: jax.Array):
-    variables = {'params': stop_frozen_gradients(params, freeze)}
-    mutable = []
-    if batch_stats:
-      variables['batch_stats'], mutable = batch_stats, ['batch_stats']
-    with nn.intercept_methods(frozen_batch_norm(freeze, freeze_batch_stats)):
-      (logits, _), updates = model.apply(variables, micro['image'], train=True,
-                                         rngs={'dropout': rng}, mutable=mutable)
+    (logits, _), batch_stats = apply_for_training(model, params, batch_stats, micro['image'], rng,
+                                                  freeze, freeze_batch_stats)
     loss = cross_entropy_loss(logits, micro['label'], label_smoothing).mean()
     correct = correct_top_k(logits, micro['label'], 1).mean()
-    return loss, (correct, updates.get('batch_stats', batch_stats))
+    return loss, (correct, batch_stats)
 
   grad_fn = jax.value_and_grad(loss_and_stats, has_aux=True)
 
@@ -141,11 +158,8 @@ def build_task(config) -> Task:
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   accum_steps = config.get('accum_steps', 1)
   check_accum_steps(accum_steps, config.batch_size)
-  lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
-  freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
-  freeze_batch_stats = config.get('freeze_batch_stats', '')
-  validate_regexes(freeze, lr_multipliers, freeze_batch_stats)
-  tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
+  lr_fn, tx = optimizer_from_config(config)
+  freeze, freeze_batch_stats = config.get('freeze', ''), config.get('freeze_batch_stats', '')
   models.compute_dtype(config.model.get('dtype', 'float32'))
   models.MODELS.get(config.model.name)
   source = build_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,

@@ -8,8 +8,6 @@ writes WORKDIR/detections.json and an annotated PNG for that image.
 """
 
 import functools
-import json
-import os
 from typing import Any
 
 import flax
@@ -27,13 +25,10 @@ from vision_jax.detection.matching import batch_match
 from vision_jax.detection.nms import postprocess
 from vision_jax.errors import UserError
 from vision_jax.evaluation.voc import voc_map
-from vision_jax.tasks.classification import create_train_state
+from vision_jax.tasks.classification import apply_for_training, create_train_state, optimizer_from_config
 from vision_jax.train import parallel
 from vision_jax.train.loop import Task, train_and_evaluate
-from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer
 from vision_jax.train.state import TrainState
-from vision_jax.weights.transfer import (frozen_batch_norm, partitioned_optimizer, stop_frozen_gradients,
-                                         validate_regexes)
 
 Batch = dict[str, jax.Array]
 
@@ -47,17 +42,11 @@ def make_train_step(model: nn.Module, priors: jnp.ndarray, learning_rate_fn: opt
   """Returns the pure train_step(state, batch, rng) -> (state, metrics)."""
 
   def loss_fn(params, batch_stats, batch: Batch, rng: jax.Array):
-    variables = {'params': stop_frozen_gradients(params, freeze)}
-    mutable = []
-    if batch_stats:
-      variables['batch_stats'], mutable = batch_stats, ['batch_stats']
-    with nn.intercept_methods(frozen_batch_norm(freeze)):
-      ((loc, logits), _), updates = model.apply(variables, batch['image'], train=True,
-                                                rngs={'dropout': rng}, mutable=mutable)
+    ((loc, logits), _), batch_stats = apply_for_training(model, params, batch_stats, batch['image'], rng, freeze)
     loc_targets, cls_targets = batch_match(batch['boxes'], batch['labels'], batch['box_valid'], priors,
                                            match_threshold)
     losses = multibox_loss(loc, logits, loc_targets, cls_targets, neg_pos_ratio)
-    return losses['loss'], (losses, updates.get('batch_stats', batch_stats))
+    return losses['loss'], (losses, batch_stats)
 
   def train_step(state: TrainState, batch: Batch, rng: jax.Array):
     rng = jax.random.fold_in(rng, state.step)
@@ -201,10 +190,8 @@ def coco_category_ids(source):
 def build_task(config) -> Task:
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
-  lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
-  freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
-  validate_regexes(freeze, lr_multipliers)
-  tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
+  lr_fn, tx = optimizer_from_config(config)
+  freeze = config.get('freeze', '')
   models.compute_dtype(config.model.get('dtype', 'float32'))
   models.MODELS.get(config.model.name)
   source = build_detection_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,

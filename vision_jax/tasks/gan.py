@@ -183,7 +183,7 @@ def train_scorer(scorer_config, workdir: str):
   return scorer
 
 
-def real_statistics(source_config, scorer, seed: int) -> dict:
+def real_statistics(source_config, scorer) -> dict:
   """Scorer features and confidences of the real digits: train statistics (the FD reference),
   test-vs-train FD and the real test digits' confident share."""
   from vision_jax.data.digits import load_digits_split
@@ -265,7 +265,7 @@ def build_task(config, workdir: str) -> Task:
   d_lr_fn = create_learning_rate_fn(d_schedule, config.num_train_steps)
   g_tx, d_tx = create_optimizer(config.optimizer, g_lr_fn), create_optimizer(config.optimizer, d_lr_fn)
   scorer = train_scorer(config.scorer, workdir)
-  reference = real_statistics(config.dataset, scorer, config.seed)
+  reference = real_statistics(config.dataset, scorer)
   fid_features = fid_real = None
   if config.gan.get('fid_weights'):
     from vision_jax.evaluation.fid import make_fid_features

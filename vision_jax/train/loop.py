@@ -6,7 +6,6 @@ divergence handling) lives here once.
 """
 
 import dataclasses
-import json
 import os
 import tempfile
 from typing import Any, Callable, Optional
