@@ -17,7 +17,8 @@ def classification_config() -> ml_collections.ConfigDict:
   c.dataset.image_size = 0         # 0 keeps the native size.
   c.dataset.mean = (0.5,)          # normalisation per channel (or one value for all), in [0, 1] pixel units
   c.dataset.std = (0.5,)
-  c.dataset.augment = 'none'       # TFDS train: 'none' | 'flip' | 'crop_flip' | 'inception_crop_flip'
+  c.dataset.augment = 'none'       # TFDS train: 'none' | 'flip' | 'crop_flip' | 'inception_crop_flip' | 'center_crop(_flip)'
+  c.dataset.label_key = 'label'    # TFDS: the label feature; '' reads unlabelled images (label 0)
   c.dataset.crop_padding = 4       # crop_flip: zero padding in pixels before the random crop
   c.dataset.eval_preprocess = 'resize'  # TFDS eval: 'resize' | 'center_crop'
   c.dataset.crop_fraction = 0.875  # center_crop: the crop's share of the resized shorter side (224 of 256)
@@ -134,4 +135,54 @@ def detection_config() -> ml_collections.ConfigDict:
   c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
   c.predict_score_threshold = 0.3
   c.num_prediction_pictures = 8     # test pictures with detections in WORKDIR/plots/ after training
+  return c
+
+
+def gan_config(image_size: int) -> ml_collections.ConfigDict:
+  """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
+  a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""
+  c = classification_config()
+  c.task = 'gan'
+  c.dataset.image_size = image_size
+  c.dataset.mean = (0.5,)          # pixels in [-1, 1], G's tanh range
+  c.dataset.std = (0.5,)
+  del c.model, c.label_smoothing, c.accum_steps, c.init_from, c.freeze, c.freeze_batch_stats, c.lr_multipliers
+  c.gan = ml_collections.ConfigDict()
+  c.gan.loss = 'non_saturating'    # 'non_saturating' | 'hinge' | 'wgan_gp'
+  c.gan.d_steps = 1
+  c.gan.gp_weight = 10.0           # wgan_gp
+  c.gan.r1_gamma = 0.0
+  c.gan.latent_dim = 100
+  c.gan.g_widths = (128, 64, 32)
+  c.gan.d_widths = (32, 64, 128)
+  c.gan.conditional = False        # labels embedded in G, projection in D
+  c.gan.spectral_norm = False
+  c.gan.ema_decay = 0.999
+  c.gan.sample_batch_stats = True  # sample with the noise batch's BatchNorm statistics (as DCGAN did)
+  c.gan.d_lr = 0.0                 # 0: schedule.base_lr
+  c.optimizer.name = 'adam'
+  c.optimizer.b1 = 0.5
+  c.optimizer.b2 = 0.999
+  c.schedule.name = 'constant'
+  c.schedule.base_lr = 2e-4
+  c.batch_size = 64
+  return c
+
+
+def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
+  """A complete inpainting config (task 'inpaint'): a context encoder trained with Pathak et al.'s
+  0.999 L2 + 0.001 adversarial loss against the DCGAN discriminator of gan_config."""
+  c = gan_config(image_size)
+  c.task = 'inpaint'
+  del c.gan.latent_dim, c.gan.g_widths, c.gan.conditional, c.gan.sample_batch_stats
+  c.inpaint = ml_collections.ConfigDict()
+  c.inpaint.mask = 'center'        # 'center' | 'random' (one square per image, anywhere)
+  c.inpaint.hole = hole            # side of the missing square, in pixels
+  c.inpaint.fill = 'mean'          # what the hole holds in G's input: 'mean' of the train pixels, or numbers
+  c.inpaint.widths = (32, 64, 128)  # encoder widths (stride-2 levels); the decoder mirrors them
+  c.inpaint.bottleneck = 256       # channel-wise fully connected code
+  c.inpaint.l2_weight = 0.999
+  c.inpaint.adversarial_weight = 0.001
+  c.inpaint.grid_images = 16       # test images shown in WORKDIR/samples/
+  c.scorer = None                  # optional classifier config (tasks/gan.train_scorer) for the accuracies
   return c

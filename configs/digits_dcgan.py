@@ -13,36 +13,13 @@ from configs import common, digits_cnn
 
 
 def get_config(arg=None):
-  c = common.classification_config()
-  c.task = 'gan'
+  c = common.gan_config(image_size=32)
   c.dataset.name = 'digits'
-  c.dataset.image_size = 32
-  c.dataset.mean = (0.5,)  # pixels in [-1, 1], G's tanh range
-  c.dataset.std = (0.5,)
-  del c.label_smoothing, c.accum_steps, c.init_from, c.freeze, c.freeze_batch_stats, c.lr_multipliers
-  c.gan = ml_collections.ConfigDict()
-  c.gan.loss = 'non_saturating'    # 'non_saturating' | 'hinge' | 'wgan_gp'
-  c.gan.d_steps = 1
-  c.gan.gp_weight = 10.0           # wgan_gp
-  c.gan.r1_gamma = 0.0
-  c.gan.latent_dim = 100
-  c.gan.g_widths = (128, 64, 32)
-  c.gan.d_widths = (32, 64, 128)
-  c.gan.conditional = True         # labels embedded in G, projection in D; eval noise cycles the 10 classes
-  c.gan.spectral_norm = False
-  c.gan.ema_decay = 0.999
-  c.gan.sample_batch_stats = True  # sample with the noise batch's BatchNorm statistics (as DCGAN did)
-  c.gan.d_lr = 0.0                 # 0: schedule.base_lr
+  c.gan.conditional = True         # eval noise cycles the 10 classes
   c.gan.num_eval_samples = 1000
   c.gan.fid_weights = ''           # Inception-v3 weights (pytorch-fid .pth, torchvision .pth, Keras .h5): adds fid, kid
   c.gan.fid_image_size = 299
   c.gan.fid_real_examples = 0      # real train digits for the FID reference; 0 = all 1,437
-  c.optimizer.name = 'adam'
-  c.optimizer.b1 = 0.5
-  c.optimizer.b2 = 0.999
-  c.schedule.name = 'constant'
-  c.schedule.base_lr = 2e-4
-  c.batch_size = 64
   c.eval_batch_size = 250
   c.num_train_steps = 4000
   c.log_every_steps = 100

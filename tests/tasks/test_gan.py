@@ -61,7 +61,7 @@ def test_unsupported_image_size_is_one_clear_error(tmp_path):
 
 def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path):
   import torch
-  from tests.weights import torch_reference as ref
+  from benchmarks import torch_models as ref
   torch.manual_seed(0)
   weights = tmp_path / 'inception.pth'
   torch.save(ref.randomise_batch_norm(ref.Inception3(1008)).state_dict(), weights)  # pytorch-fid's 1008 classes

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.weights import torch_reference as ref
+from benchmarks import torch_models as ref
 from vision_jax import models
 from vision_jax.models.efficientnet import LITE0_STAGES
 from vision_jax.models.vgg import VGG_BLOCKS

@@ -56,6 +56,32 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
   return out + (dropped,)
 
 
+def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
+  """(index, common example) -> a padded SSD training example: photometric distortion, expand,
+  min-IoU crop, resize, flip (config.augment 'ssd'; 'flip' or 'none' do less), normalised."""
+  import tensorflow as tf
+  from vision_jax.data import box_augment as A
+  size, augment = config.image_size, config.get('augment', 'ssd')
+
+  def fn(index, ex):
+    key = tf.stack([tf.constant(seed, tf.int64), index])
+    image = tf.cast(ex['image'], tf.float32) / 255.0
+    boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
+    valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
+    if augment == 'ssd':
+      image = A.photometric_distort(image, key)
+      image, boxes = A.expand(image, boxes, key + 10, fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
+      image, boxes, valid = A.min_iou_random_crop(image, boxes, valid, key + 20)
+    image = tf.image.resize(image, (size, size))
+    if augment in ('ssd', 'flip'):
+      image, boxes = A.flip_with_boxes(image, boxes, key + 30)
+    boxes, valid = A.sanitize_boxes(boxes, valid)
+    boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], max_boxes)
+    return {'image': (image - mean) / std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
+            'dropped': dropped}
+  return fn
+
+
 class TfdsDetectionSource:
   """See the module docstring; config is config.dataset."""
 
@@ -110,27 +136,7 @@ class TfdsDetectionSource:
             'image_hw': tf.stack([shape[0], shape[1]])}
 
   def _train_fn(self):
-    import tensorflow as tf
-    from vision_jax.data import box_augment as A
-    size, augment = self.config.image_size, self.config.get('augment', 'ssd')
-
-    def fn(index, ex):
-      key = tf.stack([tf.constant(self.seed, tf.int64), index])
-      image = tf.cast(ex['image'], tf.float32) / 255.0
-      boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
-      valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
-      if augment == 'ssd':
-        image = A.photometric_distort(image, key)
-        image, boxes = A.expand(image, boxes, key + 10, fill=tuple(float(m) for m in np.broadcast_to(self.mean, 3)))
-        image, boxes, valid = A.min_iou_random_crop(image, boxes, valid, key + 20)
-      image = tf.image.resize(image, (size, size))
-      if augment in ('ssd', 'flip'):
-        image, boxes = A.flip_with_boxes(image, boxes, key + 30)
-      boxes, valid = A.sanitize_boxes(boxes, valid)
-      boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], self.max_boxes)
-      return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
-              'dropped': dropped}
-    return fn
+    return ssd_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes)
 
   def _eval_fn(self, example):
     import tensorflow as tf

@@ -56,15 +56,18 @@ def _resize(image, size: int):
 def _preprocess_fn(config, size: int, train: bool, seed: int):
   """Returns (index, example) -> {'image', 'label'}: scale to [0, 1], augment or resize, normalise.
 
-  Train: dataset.augment is 'none' (resize), 'flip', 'crop_flip' (resize, pad-and-crop, flip) or
-  'inception_crop_flip' (random-resized crop to image_size, flip). Eval: dataset.eval_preprocess
-  is 'resize' or 'center_crop' (shorter side to image_size / crop_fraction, central crop).
+  Train: dataset.augment is 'none' (resize), 'flip', 'crop_flip' (resize, pad-and-crop, flip),
+  'inception_crop_flip' (random-resized crop to image_size, flip) or 'center_crop(_flip)' (as the
+  eval center crop, for non-square photos such as CelebA's). Eval: dataset.eval_preprocess is
+  'resize' or 'center_crop' (shorter side to image_size / crop_fraction, central crop).
+  dataset.label_key = '' reads unlabelled images (every label 0).
   """
   import tensorflow as tf
   from vision_jax.data import augment as aug
   augment = config.get('augment', 'none') if train else 'none'
   eval_preprocess = config.get('eval_preprocess', 'resize')
   pad = config.get('crop_padding', 4)
+  label_key = config.get('label_key', 'label')
 
   def fn(index, example):
     image = tf.cast(example['image'], tf.float32) / 255.0
@@ -72,16 +75,17 @@ def _preprocess_fn(config, size: int, train: bool, seed: int):
     key = tf.stack([tf.constant(seed, tf.int64), index])
     if augment == 'inception_crop_flip':
       image = aug.inception_crop(image, size, key)
-    elif not train and eval_preprocess == 'center_crop':
+    elif augment.startswith('center_crop') or (not train and eval_preprocess == 'center_crop'):
       image = aug.resize_and_center_crop(image, size, config.get('crop_fraction', 0.875))
     else:
       image = _resize(image, size)
     if augment == 'crop_flip':
       image = aug.pad_and_random_crop(image, pad, key)
-    if augment in ('flip', 'crop_flip', 'inception_crop_flip'):
+    if augment.endswith('flip'):
       image = aug.random_flip(image, key + 1)
     image = aug.normalize(image, config.get('mean', 0.5), config.get('std', 0.5))
-    return {'image': image, 'label': tf.cast(example['label'], tf.int32)}
+    label = tf.cast(example[label_key], tf.int32) if label_key else tf.constant(0, tf.int32)
+    return {'image': image, 'label': label}
   return fn
 
 
@@ -108,7 +112,7 @@ def _tf_options():
 class TfdsSource:
   """TFDS classification data for one process; see the module docstring."""
 
-  AUGMENTATIONS = ('none', 'flip', 'crop_flip', 'inception_crop_flip')
+  AUGMENTATIONS = ('none', 'flip', 'crop_flip', 'inception_crop_flip', 'center_crop', 'center_crop_flip')
   EVAL_PREPROCESSING = ('resize', 'center_crop')
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
@@ -124,9 +128,11 @@ class TfdsSource:
     self.config, self.seed = config, seed
     self.builder = _builder(config)
     features = self.builder.info.features
-    if 'image' not in features or 'label' not in features:
-      raise UserError(f'TFDS dataset {config.name!r} has no image/label features for classification')
-    self.num_classes = features['label'].num_classes
+    label_key = config.get('label_key', 'label')
+    if 'image' not in features or (label_key and label_key not in features):
+      raise UserError(f'TFDS dataset {config.name!r} has no image/{label_key} features for classification'
+                      + ('' if label_key != 'label' else "; set dataset.label_key = '' for unlabelled images"))
+    self.num_classes = features[label_key].num_classes if label_key else 1
     shape = features['image'].shape
     size = config.get('image_size') or shape[0]
     if not size:

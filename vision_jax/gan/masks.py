@@ -33,3 +33,20 @@ def masked_l2(prediction: jnp.ndarray, target: jnp.ndarray, masks: jnp.ndarray) 
   """Mean squared error over the missing pixels only (the context encoder's reconstruction loss)."""
   masks = jnp.broadcast_to(masks, target.shape)
   return jnp.sum(jnp.square(prediction - target) * masks) / jnp.maximum(jnp.sum(masks), 1.0)
+
+
+def masked_l2_per_image(prediction: jnp.ndarray, target: jnp.ndarray, masks: jnp.ndarray) -> jnp.ndarray:
+  """(B,) mean squared error over each image's missing pixels (evaluation)."""
+  masks = jnp.broadcast_to(masks, target.shape)
+  axes = tuple(range(1, target.ndim))
+  return jnp.sum(jnp.square(prediction - target) * masks, axes) / jnp.maximum(jnp.sum(masks, axes), 1.0)
+
+
+def make_masks(kind: str, rng: jax.Array, batch: int, image_size: int, hole: int) -> jnp.ndarray:
+  """(B, S, S, 1) masks of `kind` ('center' or 'random')."""
+  if kind == 'center':
+    return jnp.broadcast_to(center_mask(image_size, hole), (batch, image_size, image_size, 1))
+  return random_masks(rng, batch, image_size, hole)
+
+
+MASK_KINDS = ('center', 'random')

@@ -44,24 +44,35 @@ class GanState:
   ema_batch_stats: Any
 
 
-def build_networks(config, num_classes: int, image_shape) -> tuple[Generator, Discriminator]:
+def build_discriminator(config, image_shape, num_classes: int = 0) -> Discriminator:
+  """config.gan's DCGAN discriminator for images of image_shape (an unsupported size is one UserError)."""
   check_image_size(image_shape[0])
+  return Discriminator(image_size=image_shape[0], widths=tuple(config.gan.d_widths), num_classes=num_classes,
+                       spectral_norm=config.gan.spectral_norm)
+
+
+def build_networks(config, num_classes: int, image_shape) -> tuple[Generator, Discriminator]:
   conditional = num_classes if config.gan.conditional else 0
+  d = build_discriminator(config, image_shape, conditional)
   g = Generator(image_size=image_shape[0], channels=image_shape[-1], widths=tuple(config.gan.g_widths),
                 num_classes=conditional)
-  d = Discriminator(image_size=image_shape[0], widths=tuple(config.gan.d_widths), num_classes=conditional,
-                    spectral_norm=config.gan.spectral_norm)
   return g, d
 
 
-def create_state(rng, g, d, g_tx, d_tx, latent_dim: int, image_shape) -> GanState:
+def create_state(rng, g, d, g_tx, d_tx, g_inputs, image_shape) -> GanState:
+  """Initial GanState; g_inputs are example generator inputs (noise and labels, or masked images
+  and masks), d sees images of image_shape."""
   g_rng, d_rng = jax.random.split(rng)
-  z, labels = jnp.zeros((2, latent_dim)), jnp.zeros((2,), jnp.int32)
-  g_vars = g.init(g_rng, z, labels)
-  d_vars = d.init(d_rng, jnp.zeros((2, *image_shape)), labels)
+  g_vars = g.init(g_rng, *g_inputs)
+  d_vars = d.init(d_rng, jnp.zeros((2, *image_shape)), jnp.zeros((2,), jnp.int32))
   g_state = TrainState.create(apply_fn=g.apply, params=g_vars['params'], tx=g_tx, batch_stats=g_vars.get('batch_stats'))
   d_state = TrainState.create(apply_fn=d.apply, params=d_vars['params'], tx=d_tx, batch_stats=d_vars.get('batch_stats'))
   return GanState(g=g_state, d=d_state, ema_params=g_vars['params'], ema_batch_stats=g_vars.get('batch_stats'))
+
+
+def noise_inputs(latent_dim: int):
+  """Example generator inputs of a noise-to-image GAN, for create_state."""
+  return jnp.zeros((2, latent_dim)), jnp.zeros((2,), jnp.int32)
 
 
 def _apply(module, params, stats, *args, train: bool):
@@ -73,10 +84,23 @@ def _apply(module, params, stats, *args, train: bool):
   return out, updates['batch_stats']
 
 
-def make_train_step(g, d, gan_config, g_lr_fn, d_lr_fn):
-  """Returns train_step(state, batch, rng) -> (state, metrics)."""
+def noise_synthesizer(g, latent_dim: int):
+  """synthesize(g_params, g_stats, batch, rng) for a noise-to-image GAN: G(z, labels), no extra loss."""
+  def synthesize(params, stats, batch, rng):
+    z = jax.random.normal(rng, (batch['image'].shape[0], latent_dim))
+    fake, stats = _apply(g, params, stats, z, batch['label'], train=True)
+    return fake, stats, 0.0, {}
+  return synthesize
+
+
+def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: float = 1.0):
+  """Returns train_step(state, batch, rng) -> (state, metrics): gan_config.d_steps updates of D, then
+  one of G. synthesize(g_params, g_stats, batch, rng) -> (images for D, new G statistics, G's extra
+  loss, extra metrics) is the generator's side: noise to images for a GAN, masked images to
+  completions (with their reconstruction loss) for inpainting. G minimises
+  adversarial_weight * its adversarial loss + the extra loss."""
   d_loss_fn, g_loss_fn = losses.LOSSES[gan_config.loss]
-  latent_dim, d_steps = gan_config.latent_dim, gan_config.d_steps
+  d_steps = gan_config.d_steps
 
   def d_objective(d_params, d_stats, real, fake, labels, rng):
     real_logits, d_stats = _apply(d, d_params, d_stats, real, labels, train=True)
@@ -89,10 +113,11 @@ def make_train_step(g, d, gan_config, g_lr_fn, d_lr_fn):
       loss += gan_config.r1_gamma / 2 * losses.r1_penalty(critic, real)
     return loss, (d_stats, jnp.mean(real_logits), jnp.mean(fake_logits))
 
-  def g_objective(g_params, g_stats, d_state, z, labels):
-    fake, g_stats = _apply(g, g_params, g_stats, z, labels, train=True)
-    fake_logits, _ = _apply(d, d_state.params, d_state.batch_stats, fake, labels, train=True)
-    return g_loss_fn(fake_logits), g_stats
+  def g_objective(g_params, g_stats, d_state, batch, rng):
+    fake, g_stats, extra_loss, extra_metrics = synthesize(g_params, g_stats, batch, rng)
+    fake_logits, _ = _apply(d, d_state.params, d_state.batch_stats, fake, batch['label'], train=True)
+    adversarial = g_loss_fn(fake_logits)
+    return adversarial_weight * adversarial + extra_loss, (g_stats, adversarial, extra_metrics)
 
   def train_step(state: GanState, batch: Batch, rng: jax.Array):
     rng = jax.random.fold_in(rng, state.g.step)
@@ -100,14 +125,12 @@ def make_train_step(g, d, gan_config, g_lr_fn, d_lr_fn):
     d_state = state.d
     for k in range(d_steps):
       z_rng, gp_rng = jax.random.split(jax.random.fold_in(rng, k))
-      z = jax.random.normal(z_rng, (real.shape[0], latent_dim))
-      fake, _ = _apply(g, state.g.params, state.g.batch_stats, z, labels, train=True)
+      fake, _, _, _ = synthesize(state.g.params, state.g.batch_stats, batch, z_rng)
       (d_loss, (d_stats, real_mean, fake_mean)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
           d_state.params, d_state.batch_stats, real, jax.lax.stop_gradient(fake), labels, gp_rng)
       d_state = d_state.apply_gradients(grads=d_grads, batch_stats=d_stats)
-    z = jax.random.normal(jax.random.fold_in(rng, d_steps), (real.shape[0], latent_dim))
-    (g_loss, g_stats), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
-        state.g.params, state.g.batch_stats, d_state, z, labels)
+    (g_loss, (g_stats, adversarial, extra_metrics)), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
+        state.g.params, state.g.batch_stats, d_state, batch, jax.random.fold_in(rng, d_steps))
     g_state = state.g.apply_gradients(grads=g_grads, batch_stats=g_stats)
     # The EMA starts at the initial weights; a step-dependent decay (as TF's num_updates) stops them
     # from lingering in the average early on.
@@ -117,7 +140,9 @@ def make_train_step(g, d, gan_config, g_lr_fn, d_lr_fn):
     new_state = state.replace(g=g_state, d=d_state, ema_params=ema, ema_batch_stats=g_stats)
     metrics = {'loss': d_loss + g_loss, 'd_loss': d_loss, 'g_loss': g_loss, 'd_real': real_mean,
                'd_fake': fake_mean, 'grad_norm': optax.global_norm((d_grads, g_grads)),
-               'learning_rate': g_lr_fn(state.g.step)}
+               'learning_rate': g_lr_fn(state.g.step), **extra_metrics}
+    if adversarial_weight != 1.0 or extra_metrics:
+      metrics['g_adversarial'] = adversarial
     return new_state, metrics
 
   return train_step
@@ -230,28 +255,50 @@ def fid_reference(config, fid_features, workdir: str):
   return cached_features(os.path.join(workdir, 'fid_real_features.npy'), compute)
 
 
-def save_sample_grid(step: int, state: GanState, g, z, labels, workdir: str, batch_stats: bool = True) -> str:
-  """WORKDIR/samples/step_XXXXXXX.png: EMA samples of the fixed noise, in a square grid."""
+def save_image_grid(images: np.ndarray, path: str) -> str:
+  """Writes (rows, cols, H, W, C) images in [-1, 1] as one picture at `path`."""
   import matplotlib
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt
-  host_state = jax.device_get(state)
-  images = np.asarray(jax.jit(functools.partial(ema_sample, g, batch_stats=batch_stats))(host_state, z, labels))
-  images = (images + 1) / 2
-  n = int(np.sqrt(len(images)))
-  h, w, c = images.shape[1:]
-  grid = images[:n * n].reshape(n, n, h, w, c).transpose(0, 2, 1, 3, 4).reshape(n * h, n * w, c)
-  path = os.path.join(workdir, 'samples', f'step_{step:07d}.png')
+  rows, cols, h, w, c = images.shape
+  grid = ((np.asarray(images) + 1) / 2).transpose(0, 2, 1, 3, 4).reshape(rows * h, cols * w, c)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   plt.imsave(path, np.clip(grid[..., 0] if c == 1 else grid, 0, 1), cmap='gray' if c == 1 else None)
   return path
 
 
-def build_task(config, workdir: str) -> Task:
+def sample_grid_path(workdir: str, step: int) -> str:
+  return os.path.join(workdir, 'samples', f'step_{step:07d}.png')
+
+
+def save_sample_grid(step: int, state: GanState, g, z, labels, workdir: str, batch_stats: bool = True) -> str:
+  """WORKDIR/samples/step_XXXXXXX.png: EMA samples of the fixed noise, in a square grid."""
+  host_state = jax.device_get(state)
+  images = np.asarray(jax.jit(functools.partial(ema_sample, g, batch_stats=batch_stats))(host_state, z, labels))
+  n = int(np.sqrt(len(images)))
+  return save_image_grid(images[:n * n].reshape(n, n, *images.shape[1:]), sample_grid_path(workdir, step))
+
+
+def build_optimizers(config):
+  """(G's learning-rate schedule, G's optax transform, D's transform): one optimizer config, D's base
+  rate config.gan.d_lr when set."""
+  g_lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
+  d_schedule = config.schedule.copy_and_resolve_references()
+  d_schedule.base_lr = config.gan.d_lr or config.schedule.base_lr
+  d_lr_fn = create_learning_rate_fn(d_schedule, config.num_train_steps)
+  return g_lr_fn, create_optimizer(config.optimizer, g_lr_fn), create_optimizer(config.optimizer, d_lr_fn)
+
+
+def check_gan_config(config) -> None:
+  """One-line errors for batch sizes that do not split over the mesh and unknown losses."""
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   if config.gan.loss not in losses.LOSSES:
     raise UserError(f'unknown gan.loss {config.gan.loss!r}; choose one of: {", ".join(losses.LOSSES)}')
+
+
+def build_task(config, workdir: str) -> Task:
+  check_gan_config(config)
   if config.gan.sample_batch_stats and config.gan.num_eval_samples % config.eval_batch_size:
     raise UserError(f'gan.num_eval_samples {config.gan.num_eval_samples} must be a multiple of eval_batch_size '
                     f'{config.eval_batch_size} when samples use batch statistics (padding would skew them)')
@@ -259,11 +306,7 @@ def build_task(config, workdir: str) -> Task:
                       jax.process_index(), jax.process_count())
   image_shape = tuple(real.image_shape)
   g, d = build_networks(config, real.num_classes, image_shape)
-  g_lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
-  d_schedule = config.schedule.copy_and_resolve_references()
-  d_schedule.base_lr = config.gan.d_lr or config.schedule.base_lr
-  d_lr_fn = create_learning_rate_fn(d_schedule, config.num_train_steps)
-  g_tx, d_tx = create_optimizer(config.optimizer, g_lr_fn), create_optimizer(config.optimizer, d_lr_fn)
+  g_lr_fn, g_tx, d_tx = build_optimizers(config)
   scorer = train_scorer(config.scorer, workdir)
   reference = real_statistics(config.dataset, scorer)
   fid_features = fid_real = None
@@ -275,8 +318,8 @@ def build_task(config, workdir: str) -> Task:
   grid = min(64, config.gan.num_eval_samples)
   return Task(
       create_state=functools.partial(create_state, g=g, d=d, g_tx=g_tx, d_tx=d_tx,
-                                     latent_dim=config.gan.latent_dim, image_shape=image_shape),
-      train_step=make_train_step(g, d, config.gan, g_lr_fn, d_lr_fn),
+                                     g_inputs=noise_inputs(config.gan.latent_dim), image_shape=image_shape),
+      train_step=make_train_step(d, config.gan, g_lr_fn, noise_synthesizer(g, config.gan.latent_dim)),
       eval_step=make_eval_step(g, scorer, config.gan.sample_batch_stats, fid_features),
       summarise_eval=functools.partial(summarise_eval, reference=reference, num_classes=real.num_classes,
                                        fid_real=fid_real),

@@ -10,6 +10,7 @@ TASKS.register('classification')('vision_jax.tasks.classification')
 TASKS.register('predict')('vision_jax.tasks.predict')
 TASKS.register('detection')('vision_jax.tasks.detection')
 TASKS.register('gan')('vision_jax.tasks.gan')
+TASKS.register('inpaint')('vision_jax.tasks.inpaint')
 
 
 def run(config, workdir: str):

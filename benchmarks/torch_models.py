@@ -1,8 +1,10 @@
-"""Small PyTorch reference models with torchvision's and efficientnet-pytorch's parameter names.
+"""PyTorch reference models: the architectures of vision_jax's zoo, written in PyTorch.
 
-torchvision itself cannot be imported beside the CPU torch wheel used here, so the tests
-build these (the same architectures, names and padding) with random weights and random
-BatchNorm statistics, convert them and compare outputs.
+ResNet, VGG, EfficientNet-Lite and Inception-v3 carry torchvision's and efficientnet-pytorch's
+parameter names (torchvision itself cannot be imported beside the CPU torch wheel used here): the
+weight-import tests build them with random weights, convert and compare outputs. CifarResNet and
+LeNet5 carry vision_jax's own module names (see `flax_key`), DCGAN64 is Radford et al.'s 64x64
+pair. The benchmarks (benchmarks/run.py) time them against the Flax models.
 """
 
 import math
@@ -73,20 +75,31 @@ class ResNet(nn.Module):
     return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class VGG(nn.Module):
+  """torchvision's VGG: `features` (3x3 convs [+ BN], 2x2 max-pools), 7x7 average pool, classifier."""
+
+  def __init__(self, blocks, batch_norm, num_classes):
+    super().__init__()
+    layers, cin = [], 3
+    for widths in blocks:
+      for w in widths:
+        layers += [nn.Conv2d(cin, w, 3, padding=1)] + ([nn.BatchNorm2d(w)] if batch_norm else []) + [nn.ReLU()]
+        cin = w
+      layers.append(nn.MaxPool2d(2, 2))
+    self.features = nn.Sequential(*layers)
+    self.avgpool = nn.AdaptiveAvgPool2d(7)
+    self.classifier = nn.Sequential(nn.Linear(512 * 49, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096),
+                                    nn.ReLU(), nn.Dropout(), nn.Linear(4096, num_classes))
+
+  def forward(self, x):
+    return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
 def vgg(blocks, batch_norm, num_classes):
-  layers, cin = [], 3
-  for widths in blocks:
-    for w in widths:
-      layers += [nn.Conv2d(cin, w, 3, padding=1)] + ([nn.BatchNorm2d(w)] if batch_norm else []) + [nn.ReLU()]
-      cin = w
-    layers.append(nn.MaxPool2d(2, 2))
-  model = nn.Module()
-  model.features = nn.Sequential(*layers)
-  model.avgpool = nn.AdaptiveAvgPool2d(7)
-  model.classifier = nn.Sequential(nn.Linear(512 * 49, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096),
-                                   nn.ReLU(), nn.Dropout(), nn.Linear(4096, num_classes))
-  model.forward = lambda x: model.classifier(torch.flatten(model.avgpool(model.features(x)), 1))
-  return model
+  return VGG(blocks, batch_norm, num_classes)
+
+
+VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 
 
 class SameConv(nn.Conv2d):
@@ -292,3 +305,105 @@ def randomise_batch_norm(model: nn.Module, seed: int = 0) -> nn.Module:
       module.running_mean.data = torch.randn(n, generator=generator) * 0.1
       module.running_var.data = torch.rand(n, generator=generator) + 0.5
   return model.eval()
+
+
+def flax_key(module_path: tuple) -> str:
+  """The PyTorch name of a Flax module in CifarResNet/LeNet5 below: the same names, dot-joined."""
+  return '.'.join(module_path)
+
+
+class CifarBasicBlock(nn.Module):
+  """He et al.'s CIFAR block; option A shortcut: stride-2 subsampling, zero-padded channels."""
+
+  def __init__(self, cin, width, stride):
+    super().__init__()
+    self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
+    self.bn1 = nn.BatchNorm2d(width)
+    self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
+    self.bn2 = nn.BatchNorm2d(width)
+    self.stride, self.extra = stride, width - cin
+
+  def forward(self, x):
+    y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+    if self.stride != 1 or self.extra:
+      x = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.extra // 2, self.extra - self.extra // 2))
+    return F.relu(y + x)
+
+
+class CifarResNet(nn.Module):
+  """CIFAR ResNet-(6n+2) with vision_jax.models.resnet.CifarResNet's module names."""
+
+  def __init__(self, depth=20, num_classes=10):
+    super().__init__()
+    n = (depth - 2) // 6
+    self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+    self.bn1 = nn.BatchNorm2d(16)
+    self.blocks, cin = [], 16
+    for i, width in enumerate((16, 32, 64)):
+      for j in range(n):
+        name = f'layer{i + 1}_{j}'
+        setattr(self, name, CifarBasicBlock(cin, width, 2 if i > 0 and j == 0 else 1))
+        self.blocks.append(name)
+        cin = width
+    self.fc = nn.Linear(64, num_classes)
+
+  def forward(self, x):
+    x = F.relu(self.bn1(self.conv1(x)))
+    for name in self.blocks:
+      x = getattr(self, name)(x)
+    return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class LeNet5(nn.Module):
+  """vision_jax.models.lenet.LeNet5 (SAME 5x5 conv, pool, VALID 5x5 conv, pool, 120, 84, head)."""
+
+  def __init__(self, num_classes=10, channels=1, size=28):
+    super().__init__()
+    self.conv1 = nn.Conv2d(channels, 6, 5, padding=2)
+    self.conv2 = nn.Conv2d(6, 16, 5)
+    flat = 16 * ((size // 2 - 4) // 2) ** 2
+    self.fc1 = nn.Linear(flat, 120)
+    self.fc2 = nn.Linear(120, 84)
+    self.head = nn.Linear(84, num_classes)
+
+  def forward(self, x):
+    x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+    x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+    # Flax flattens NHWC: flatten in (H, W, C) order so the same fc1 weights apply.
+    x = torch.flatten(x.permute(0, 2, 3, 1), 1)
+    return self.head(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class DCGANGenerator(nn.Module):
+  """z -> 64x64 images: project to 4x4x512, four stride-2 transposed convs (BN, ReLU), tanh."""
+
+  def __init__(self, latent=100, widths=(512, 256, 128, 64), channels=3):
+    super().__init__()
+    self.project = nn.Linear(latent, 16 * widths[0], bias=False)
+    self.bn0 = nn.BatchNorm2d(widths[0])
+    layers = []
+    for cin, cout in zip(widths, widths[1:]):
+      layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+    layers.append(nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1))
+    self.up = nn.Sequential(*layers)
+    self.width = widths[0]
+
+  def forward(self, z):
+    x = F.relu(self.bn0(self.project(z).view(-1, self.width, 4, 4)))
+    return torch.tanh(self.up(x))
+
+
+class DCGANDiscriminator(nn.Module):
+  """64x64 images -> logits: four stride-2 4x4 convs (BN after the first), LeakyReLU 0.2, linear."""
+
+  def __init__(self, widths=(64, 128, 256, 512), channels=3):
+    super().__init__()
+    layers, cin = [], channels
+    for i, w in enumerate(widths):
+      layers += [nn.Conv2d(cin, w, 4, 2, 1, bias=i == 0)] + ([nn.BatchNorm2d(w)] if i else []) + [nn.LeakyReLU(0.2)]
+      cin = w
+    self.down = nn.Sequential(*layers)
+    self.logit = nn.Linear(16 * widths[-1], 1)
+
+  def forward(self, x):
+    return self.logit(torch.flatten(self.down(x), 1))[:, 0]

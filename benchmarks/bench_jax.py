@@ -1,0 +1,135 @@
+"""JAX side of the benchmark: vision_jax's own train and eval steps on synthetic device-resident
+batches (no TensorFlow), jitted as the trainer jits them (replicated state, batch sharded over
+the 'data' mesh, donated state)."""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import timing
+from benchmarks.specs import Spec
+from vision_jax.train import parallel
+
+
+def classifier_parts(spec: Spec, dtype: str):
+  """(model, train_step, eval_fn, optimizer) for a zoo classifier, SGD with momentum 0.9, no decay."""
+  from configs import common
+  from vision_jax import models
+  from vision_jax.tasks import classification
+  from vision_jax.train.optimizers import create_optimizer
+  config = common.classification_config()
+  config.model.name, config.model.dtype = spec.jax_model, dtype
+  model = models.build_model(config.model, spec.num_classes)
+  lr_fn = lambda step: 0.01
+  tx = create_optimizer(config.optimizer, lr_fn)
+  create = lambda rng: classification.create_train_state(rng, model, tx, spec.shape)
+  eval_fn = lambda state, images: model.apply(state.variables(), images, train=False)[0]
+  return create, classification.make_train_step(model, lr_fn), eval_fn
+
+
+def detector_parts(spec: Spec, dtype: str):
+  """SSD300-VGG16 as configs/voc_ssd.py:ssd300 builds it; eval decodes and runs NMS."""
+  import importlib
+  from vision_jax.tasks import classification, detection
+  from vision_jax.detection.nms import postprocess
+  from vision_jax.train.optimizers import create_optimizer
+  config = importlib.import_module('configs.voc_ssd').get_config('ssd300')
+  config.model.dtype = dtype
+  model, priors = detection.build_model(config, spec.num_classes, spec.shape)
+  lr_fn = lambda step: 1e-3
+  tx = create_optimizer(config.optimizer, lr_fn)
+  create = lambda rng: classification.create_train_state(rng, model, tx, spec.shape)
+  nms = config.nms
+
+  def eval_fn(state, images):
+    (loc, logits), _ = model.apply(state.variables(), images, train=False)
+    return postprocess(loc, logits, priors, nms.score_threshold, nms.iou_threshold, nms.pre_nms_top_k,
+                       nms.max_detections)
+  return create, detection.make_train_step(model, priors, lr_fn), eval_fn
+
+
+def gan_parts(spec: Spec, dtype: str):
+  """DCGAN 64x64 (G 512-256-128-64, D 64-128-256-512), non-saturating loss, Adam 2e-4/0.5; eval
+  samples images from noise."""
+  from configs import common
+  from vision_jax.tasks import gan
+  config = common.gan_config(64)
+  config.gan.g_widths, config.gan.d_widths = (512, 256, 128, 64), (64, 128, 256, 512)
+  g, d = gan.build_networks(config, 1, spec.shape)
+  lr_fn, g_tx, d_tx = gan.build_optimizers(config)
+  latent = config.gan.latent_dim
+  create = lambda rng: gan.create_state(rng, g, d, g_tx, d_tx, gan.noise_inputs(latent), spec.shape)
+  step = gan.make_train_step(d, config.gan, lr_fn, gan.noise_synthesizer(g, latent))
+  eval_fn = lambda state, z: gan.ema_sample(g, state, z, jnp.zeros((z.shape[0],), jnp.int32))
+  return create, step, eval_fn
+
+
+PARTS = {'classifier': classifier_parts, 'detector': detector_parts, 'gan': gan_parts}
+
+
+def synthetic_batch(spec: Spec, batch: int, seed: int = 0) -> dict:
+  """A host batch of the spec's kind: images and labels (and 4 ground-truth boxes per image for
+  detectors)."""
+  rng = np.random.default_rng(seed)
+  out = {'image': rng.standard_normal((batch, *spec.shape)).astype(np.float32),
+         'label': rng.integers(0, spec.num_classes, batch).astype(np.int32)}
+  if spec.kind == 'detector':
+    corner = rng.uniform(0, 0.6, (batch, 4, 2))
+    size = rng.uniform(0.1, 0.4, (batch, 4, 2))
+    out['boxes'] = np.concatenate([corner, corner + size], -1).astype(np.float32)  # (ymin, xmin, ymax, xmax)
+    out['labels'] = rng.integers(1, spec.num_classes, (batch, 4)).astype(np.int32)
+    out['box_valid'] = np.ones((batch, 4), bool)
+  return out
+
+
+def memory_stats() -> dict:
+  """Peak device memory where the backend reports it (GPU), else nothing."""
+  stats = jax.devices()[0].memory_stats() or {}
+  return {'device_peak_mb': stats['peak_bytes_in_use'] / 2 ** 20} if 'peak_bytes_in_use' in stats else {}
+
+
+def benchmark(spec: Spec, batch: int, dtype: str, warmup: int, steps: int, eval_steps: int,
+              donate: bool = True) -> dict:
+  """Train-step and eval throughput, compile times and memory of one model. `pipelined_images_per_sec`
+  times the same steps dispatched back to back with one sync at the end (as the trainer runs)."""
+  mesh = parallel.data_mesh()
+  repl, sharded = parallel.replicated(mesh), parallel.batch_sharded(mesh)
+  create, train_step, eval_fn = PARTS[spec.kind](spec, dtype)
+  state = jax.jit(create, out_shardings=repl)(jax.random.PRNGKey(0))
+  data = jax.device_put(synthetic_batch(spec, batch), sharded)
+  rng = jax.device_put(jax.random.PRNGKey(1), repl)
+
+  start = time.perf_counter()
+  compiled = jax.jit(train_step, in_shardings=(repl, sharded, repl), out_shardings=(repl, repl),
+                     donate_argnums=(0,) if donate else ()).lower(state, data, rng).compile()
+  compile_s = time.perf_counter() - start
+  holder = {'state': state}
+
+  def step():
+    holder['state'], metrics = compiled(holder['state'], data, rng)
+    jax.block_until_ready(metrics)
+  result = {'compile_s': compile_s, **timing.throughput(batch, timing.time_steps(step, warmup, steps))}
+  start = time.perf_counter()
+  for _ in range(steps):
+    holder['state'], metrics = compiled(holder['state'], data, rng)
+  jax.block_until_ready((holder['state'], metrics))
+  result['pipelined_images_per_sec'] = batch * steps / (time.perf_counter() - start)
+  loss = float(compiled(holder['state'], data, rng)[1]['loss'])  # consumes the donated state
+  analysis = compiled.memory_analysis()
+  if analysis is not None:
+    result['xla_temp_mb'] = analysis.temp_size_in_bytes / 2 ** 20
+    result['xla_argument_mb'] = analysis.argument_size_in_bytes / 2 ** 20
+
+  state = jax.jit(create, out_shardings=repl)(jax.random.PRNGKey(0))
+  inputs = data['image'] if spec.kind != 'gan' else jax.device_put(
+      np.random.default_rng(2).standard_normal((batch, 100)).astype(np.float32), sharded)
+  start = time.perf_counter()
+  compiled_eval = jax.jit(eval_fn, in_shardings=(repl, sharded)).lower(state, inputs).compile()
+  result['eval_compile_s'] = time.perf_counter() - start
+  eval_times = timing.time_steps(lambda: jax.block_until_ready(compiled_eval(state, inputs)), warmup, eval_steps)
+  result['eval_images_per_sec'] = timing.throughput(batch, eval_times)['images_per_sec']
+  result.update(memory_stats())
+  result['final_loss'] = loss
+  return result
