@@ -9,7 +9,6 @@ PyTorch run first and last, so drift of the shared machine shows in the table.
 
 import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,14 +47,11 @@ FLAGS = flags.FLAGS
 
 
 def measure(framework: str, xla_flags: str, extra: list[str]) -> dict:
+  from benchmarks import timing
   env = dict(os.environ, XLA_FLAGS=xla_flags, TF_CPP_MIN_LOG_LEVEL='2')
   command = [sys.executable, os.path.join(ROOT, 'benchmarks', 'run.py'), f'--single={FLAGS.model}:{framework}',
              f'--batch={FLAGS.batch}', f'--steps={FLAGS.steps}', '--eval_steps=5', *extra]
-  done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
-  lines = [line for line in done.stdout.splitlines() if line.startswith('{')]
-  if done.returncode or not lines:
-    return {'error': (done.stderr.strip().splitlines() or ['no output'])[-1][:300]}
-  return json.loads(lines[-1])
+  return timing.run_measurement(command, env, ROOT, 1800)
 
 
 def table(rows: list[dict]) -> str:

@@ -13,7 +13,6 @@ Never imports TensorFlow unless --pipelines is given (the GPU machine has none).
 
 import json
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,19 +72,13 @@ def measure(model: str, framework: str) -> dict:
 
 
 def run_subprocess(model: str, framework: str, argv: list[str]) -> dict:
-  """measure() in a fresh interpreter; failures become {'error': last line}."""
+  """measure() in a fresh interpreter; failures become {'error': ...}."""
+  from benchmarks import timing
   passthrough = [a for a in argv[1:] if not a.startswith(('--models', '--frameworks', '--single', '--out',
-                                                          '--results_md', '--pipelines'))]
+                                                          '--results_md', '--pipelines', '--label'))]
   command = [sys.executable, os.path.abspath(__file__), f'--single={model}:{framework}', *passthrough]
-  try:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=FLAGS.timeout, cwd=ROOT)
-  except subprocess.TimeoutExpired:
-    return {'model': model, 'framework': framework, 'error': f'timed out after {FLAGS.timeout} s'}
-  lines = [line for line in done.stdout.splitlines() if line.startswith('{')]
-  if done.returncode or not lines:
-    tail = (done.stderr.strip().splitlines() or ['no output'])[-1]
-    return {'model': model, 'framework': framework, 'error': tail[:300]}
-  return json.loads(lines[-1])
+  return {'model': model, 'framework': framework,
+          **timing.run_measurement(command, dict(os.environ), ROOT, FLAGS.timeout)}
 
 
 def main(argv):

@@ -7,3 +7,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def smoke_scorer(tmp_path_factory):
+  """with_scorer(workdir): puts the smoke digits scorer, trained once per test process, into
+  WORKDIR/scorer, where the GAN and inpainting tasks resume it instead of training their own."""
+  from configs import digits_cnn  # noqa: F401  (the scorer config the smoke GAN configs pin)
+  from tests.helpers import load_config
+  from vision_jax.tasks import gan
+  trained = tmp_path_factory.mktemp('scorer_cache')
+  gan.train_scorer(load_config('digits_dcgan').scorer, str(trained))
+
+  def with_scorer(workdir) -> str:
+    shutil.copytree(trained / 'scorer', os.path.join(workdir, 'scorer'))
+    return str(workdir)
+  return with_scorer

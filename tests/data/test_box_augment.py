@@ -76,3 +76,26 @@ def test_photometric_distortion_keeps_range_and_shape():
   out = A.photometric_distort(image, tf.constant([5, 5], tf.int64))
   assert out.shape == (20, 30, 3) and float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 1
   assert not np.allclose(out, image)
+
+
+def test_one_resample_fast_path_equals_expand_crop_then_resize():
+  """expand_crop_resize draws the same geometry as expand -> min_iou_random_crop -> resize and
+  samples the same pixels, without building the canvas."""
+  rng = np.random.default_rng(0)
+  smooth = tf.constant(np.cumsum(np.cumsum(rng.uniform(size=(60, 90, 3)), 0), 1).astype(np.float32) / 150 / 90)
+  valid = tf.constant([True] * 3)
+  fill = (0.4, 0.5, 0.6)
+  expanded_and_cropped = 0
+  for seed in range(40):
+    key = tf.constant([seed, 7], tf.int64)
+    fast, fast_boxes, fast_keep = A.expand_crop_resize(smooth, tf.constant(BOXES), valid, key, 48, fill=fill)
+    canvas, boxes = A.expand(smooth, tf.constant(BOXES), key, fill=fill)
+    cropped, slow_boxes, slow_keep = A.min_iou_random_crop(canvas, boxes, valid, key + 10)
+    slow = tf.image.resize(cropped, (48, 48))
+    np.testing.assert_array_equal(fast_keep, slow_keep)
+    np.testing.assert_allclose(fast_boxes, slow_boxes, atol=1e-6)
+    # Identical away from the image's border in the canvas, where the slow path blends image and fill.
+    difference = np.abs(np.asarray(fast) - np.asarray(slow)).max(-1)
+    assert np.median(difference) < 1e-4 and np.mean(difference > 0.05) < 0.1, seed
+    expanded_and_cropped += int(canvas.shape[0] > 60 and cropped.shape[0] < canvas.shape[0])
+  assert expanded_and_cropped >= 1  # the seeds exercise both steps together

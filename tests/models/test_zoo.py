@@ -79,3 +79,21 @@ def test_depthwise_shifts_equal_grouped_convolution(size, kernel, stride):
   np.testing.assert_allclose(shifts.apply(variables, x), conv.apply(variables, x), rtol=1e-5, atol=1e-5)
   grad = lambda m: jax.grad(lambda v: (m.apply(v, x) ** 2).sum())(variables)['params']['kernel']
   np.testing.assert_allclose(grad(shifts), grad(conv), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('size, kernel, stride, padding', [
+    (4, 4, 2, 'SAME'), (5, 3, 2, 'SAME'), (1, 4, 1, 'VALID'), (4, 4, 2, 'VALID'), (4, 5, 3, 'SAME'),
+    (4, 4, 2, ((1, 1), (1, 1))), (6, 1, 2, 'SAME')])
+def test_transposed_convolution_by_phases_equals_flax_and_its_gradients(size, kernel, stride, padding):
+  """layers.ConvTranspose (the CPU's sub-pixel form) computes nn.ConvTranspose's output and gradients."""
+  import flax.linen as nn
+  from vision_jax.models.layers import ConvTranspose
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((2, size, size + 1, 3)), jnp.float32)
+  reference = nn.ConvTranspose(4, (kernel, kernel), strides=(stride, stride), padding=padding)
+  ours = ConvTranspose(4, (kernel, kernel), strides=(stride, stride), padding=padding, impl='phases')
+  variables = reference.init(jax.random.PRNGKey(0), x)
+  assert jax.tree.map(jnp.shape, ours.init(jax.random.PRNGKey(0), x)) == jax.tree.map(jnp.shape, variables)
+  np.testing.assert_allclose(ours.apply(variables, x), reference.apply(variables, x), atol=1e-5)
+  loss = lambda module: jax.grad(lambda v, x: jnp.sum(jnp.sin(module.apply(v, x))), argnums=(0, 1))(variables, x)
+  for a, b in zip(jax.tree.leaves(loss(ours)), jax.tree.leaves(loss(reference))):
+    np.testing.assert_allclose(a, b, atol=1e-4)

@@ -21,8 +21,8 @@ def small(**overrides):
   return config
 
 
-def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path):
-  final = run(load_config('digits_dcgan'), str(tmp_path))
+def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path, smoke_scorer):
+  final = run(load_config('digits_dcgan'), smoke_scorer(tmp_path))
   assert final['step'] == 4 and final['num_examples'] == 100
   for key in ('confident_frac', 'min_class_frac', 'fd_digits', 'fd_digits_real', 'confident_frac_real'):
     assert key in final and np.isfinite(final[key])
@@ -41,9 +41,9 @@ def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path):
   assert latest_checkpoint(str(tmp_path)).endswith('/4')
 
 
-def test_resumed_run_continues_its_curves_without_a_jump(tmp_path):
-  whole = run(small(), str(tmp_path / 'whole'))
-  run(small(num_train_steps=3), str(tmp_path / 'split'))
+def test_resumed_run_continues_its_curves_without_a_jump(tmp_path, smoke_scorer):
+  whole = run(small(), smoke_scorer(tmp_path / 'whole'))
+  run(small(num_train_steps=3), smoke_scorer(tmp_path / 'split'))
   resumed = run(small(), str(tmp_path / 'split'))
   a, b = metrics(str(tmp_path / 'whole'), 'train'), metrics(str(tmp_path / 'split'), 'train')
   assert [r['step'] for r in b] == [1, 2, 3, 4, 5, 6]
@@ -59,7 +59,7 @@ def test_unsupported_image_size_is_one_clear_error(tmp_path):
     run(config, str(tmp_path))
 
 
-def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path):
+def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path, smoke_scorer):
   import torch
   from benchmarks import torch_models as ref
   torch.manual_seed(0)
@@ -68,7 +68,7 @@ def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path):
   config = load_config('digits_dcgan')
   config.gan.fid_weights = str(weights)
   config.gan.fid_image_size = 75
-  config.gan.fid_real_examples = 20
-  final = run(config, str(tmp_path / 'run'))
+  config.gan.fid_real_examples = 50  # one batch of the eval size: one Inception compilation
+  final = run(config, smoke_scorer(tmp_path / 'run'))
   assert np.isfinite(final['fid']) and final['fid'] > 0 and np.isfinite(final['kid'])
-  assert np.load(tmp_path / 'run' / 'fid_real_features.npy').shape == (20, 2048)
+  assert np.load(tmp_path / 'run' / 'fid_real_features.npy').shape == (50, 2048)

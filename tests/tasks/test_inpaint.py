@@ -11,8 +11,8 @@ from vision_jax.errors import UserError
 from vision_jax.train import run
 
 
-def test_digits_smoke_scores_completions_and_writes_the_three_row_grid(tmp_path):
-  final = run(load_config('digits_inpaint'), str(tmp_path))
+def test_digits_smoke_scores_completions_and_writes_the_three_row_grid(tmp_path, smoke_scorer):
+  final = run(load_config('digits_inpaint'), smoke_scorer(tmp_path))
   assert final['step'] == 4 and final['num_examples'] == 360
   for key in ('inpaint_accuracy', 'masked_accuracy', 'original_accuracy', 'masked_l2', 'meanfill_l2'):
     assert np.isfinite(final[key])

@@ -34,26 +34,36 @@ def photometric_distort(image: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
   return tf.clip_by_value(image, 0.0, 1.0)
 
 
+def expand_geometry(h: tf.Tensor, w: tf.Tensor, key: tf.Tensor, max_ratio: float = 4.0,
+                    probability: float = 0.5) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """The zoom-out's random geometry for an h x w image: canvas height and width (int32) and the
+  image's top-left corner in it (float32 pixels)."""
+  apply = _uniform(key) < probability
+  ratio = tf.where(apply, _uniform(key + 1, (), 1.0, max_ratio), 1.0)
+  top = tf.floor(_uniform(key + 2) * (ratio - 1) * h)
+  left = tf.floor(_uniform(key + 3) * (ratio - 1) * w)
+  canvas = tf.cast(tf.math.ceil(ratio * tf.stack([h, w])), tf.int32)
+  return canvas, top, left
+
+
+def boxes_in_canvas(boxes: tf.Tensor, h, w, canvas: tf.Tensor, top, left) -> tf.Tensor:
+  """Normalised boxes of the h x w image, re-expressed in the canvas it was placed in."""
+  size = tf.cast(tf.concat([canvas, canvas], 0), tf.float32)
+  return boxes * tf.stack([h, w, h, w]) / size + tf.stack([top, left, top, left]) / size
+
+
 def expand(image: tf.Tensor, boxes: tf.Tensor, key: tf.Tensor, max_ratio: float = 4.0,
            fill=(0.485, 0.456, 0.406), probability: float = 0.5) -> tuple[tf.Tensor, tf.Tensor]:
   """Zoom out: with `probability`, place the image at a random spot of a canvas up to max_ratio
   times larger, filled with `fill` (the mean); boxes shrink accordingly."""
   h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
-  apply = _uniform(key) < probability
-  ratio = tf.where(apply, _uniform(key + 1, (), 1.0, max_ratio), 1.0)
-  top = tf.floor(_uniform(key + 2) * (ratio - 1) * h)
-  left = tf.floor(_uniform(key + 3) * (ratio - 1) * w)
-  canvas_h, canvas_w = tf.cast(tf.math.ceil(ratio * h), tf.int32), tf.cast(tf.math.ceil(ratio * w), tf.int32)
+  canvas, top, left = expand_geometry(h, w, key, max_ratio, probability)
   fill = tf.constant(fill, tf.float32)[:image.shape[-1]]
-  canvas = tf.ones(tf.stack([canvas_h, canvas_w, tf.shape(image)[-1]])) * fill
-  paddings = tf.stack([[tf.cast(top, tf.int32), canvas_h - tf.cast(top, tf.int32) - tf.shape(image)[0]],
-                       [tf.cast(left, tf.int32), canvas_w - tf.cast(left, tf.int32) - tf.shape(image)[1]],
+  paddings = tf.stack([[tf.cast(top, tf.int32), canvas[0] - tf.cast(top, tf.int32) - tf.shape(image)[0]],
+                       [tf.cast(left, tf.int32), canvas[1] - tf.cast(left, tf.int32) - tf.shape(image)[1]],
                        [0, 0]])
-  mask = tf.pad(tf.ones_like(image), paddings)
-  out = tf.pad(image, paddings) + canvas * (1 - mask)
-  scale = tf.stack([h, w, h, w]) / tf.cast(tf.stack([canvas_h, canvas_w, canvas_h, canvas_w]), tf.float32)
-  offset = tf.stack([top, left, top, left]) / tf.cast(tf.stack([canvas_h, canvas_w, canvas_h, canvas_w]), tf.float32)
-  return out, boxes * scale + offset
+  out = tf.pad(image - fill, paddings) + fill
+  return out, boxes_in_canvas(boxes, h, w, canvas, top, left)
 
 
 def _iou(crops: tf.Tensor, boxes: tf.Tensor) -> tf.Tensor:
@@ -66,12 +76,11 @@ def _iou(crops: tf.Tensor, boxes: tf.Tensor) -> tf.Tensor:
   return inter / tf.maximum(area(crops)[:, None] + area(boxes)[None] - inter, 1e-12)
 
 
-def min_iou_random_crop(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor,
-                        trials: int = 50) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def sample_crop(boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor, trials: int = 50) -> tuple[tf.Tensor, tf.Tensor]:
   """SSD's sampler: pick a minimum IoU from {any, 0.1, 0.3, 0.5, 0.7, 0.9, keep the image}; try
   `trials` crops of 0.3-1 of each side with aspect 0.5-2; take the first whose IoU with every
-  valid box is at least that minimum and that contains some box centre. Boxes whose centre
-  leaves the crop become invalid; the others are clipped to it."""
+  valid box is at least that minimum and that contains some box centre. Returns the normalised
+  crop and which boxes keep their centre inside it (the whole image and `valid` if none fits)."""
   mode = tf.random.stateless_uniform((), seed=key, maxval=len(MIN_IOUS), dtype=tf.int32)
   min_iou = tf.gather(tf.constant(MIN_IOUS), mode)
   sizes = _uniform(key + 1, (trials, 2), 0.3, 1.0)
@@ -87,19 +96,62 @@ def min_iou_random_crop(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, ke
   found = tf.reduce_any(ok) & (min_iou <= 1.0)
   choice = tf.argmax(tf.cast(ok, tf.int32))
   crop = tf.where(found, tf.gather(crops, choice), tf.constant([0.0, 0.0, 1.0, 1.0]))
-  keep = tf.where(found, tf.gather(inside, choice), valid)
-  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  return crop, tf.where(found, tf.gather(inside, choice), valid)
+
+
+def pixel_window(crop: tf.Tensor, h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+  """The normalised crop rounded to whole pixels of an h x w image: int32 (top, left, height, width)."""
   top, left = tf.cast(crop[0] * h, tf.int32), tf.cast(crop[1] * w, tf.int32)
   height = tf.maximum(tf.cast(crop[2] * h, tf.int32) - top, 1)
   width = tf.maximum(tf.cast(crop[3] * w, tf.int32) - left, 1)
-  out = tf.image.crop_to_bounding_box(image, top, left, height, width)
-  # Boxes in the coordinates of the pixels actually cut out.
-  pixel_crop = tf.stack([tf.cast(top, tf.float32) / h, tf.cast(left, tf.float32) / w,
-                         tf.cast(top + height, tf.float32) / h, tf.cast(left + width, tf.float32) / w])
+  return tf.stack([top, left, height, width])
+
+
+def boxes_in_window(boxes: tf.Tensor, keep: tf.Tensor, window: tf.Tensor, h, w) -> tf.Tensor:
+  """Boxes clipped to the pixel window and re-normalised to it; dropped boxes become zeros."""
+  window = tf.cast(window, tf.float32)
+  pixel_crop = tf.stack([window[0] / h, window[1] / w, (window[0] + window[2]) / h, (window[1] + window[3]) / w])
   size = tf.concat([pixel_crop[2:] - pixel_crop[:2]] * 2, 0)
   clipped = tf.concat([tf.maximum(boxes[:, :2], pixel_crop[:2]), tf.minimum(boxes[:, 2:], pixel_crop[2:])], -1)
   new_boxes = tf.clip_by_value((clipped - tf.concat([pixel_crop[:2]] * 2, 0)) / size, 0.0, 1.0)
-  return out, tf.where(keep[:, None], new_boxes, 0.0), keep
+  return tf.where(keep[:, None], new_boxes, 0.0)
+
+
+def min_iou_random_crop(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor,
+                        trials: int = 50) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """sample_crop applied to the image: boxes whose centre leaves the crop become invalid; the
+  others are clipped to it."""
+  crop, keep = sample_crop(boxes, valid, key, trials)
+  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  window = pixel_window(crop, h, w)
+  out = tf.image.crop_to_bounding_box(image, window[0], window[1], window[2], window[3])
+  return out, boxes_in_window(boxes, keep, window, h, w), keep
+
+
+def expand_crop_resize(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor, size: int,
+                       fill=(0.485, 0.456, 0.406)) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """expand (key), min_iou_random_crop (key + 10) and a bilinear resize to size x size in one
+  resampling of the original image: the same random geometry and boxes, without building the
+  up-to-16x canvas. Canvas pixels outside the image read as `fill`."""
+  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  canvas, top, left = expand_geometry(h, w, key)
+  boxes = boxes_in_canvas(boxes, h, w, canvas, top, left)
+  crop, keep = sample_crop(boxes, valid, key + 10)
+  ch, cw = tf.cast(canvas[0], tf.float32), tf.cast(canvas[1], tf.float32)
+  window = pixel_window(crop, ch, cw)
+  fw = tf.cast(window, tf.float32)
+  # tf.image.resize (half-pixel centres) reads output pixel i at window_start + (i + 0.5) * extent / size - 0.5;
+  # crop_and_resize reads y1 * (h - 1) + i * (y2 - y1) * (h - 1) / (size - 1): match the two.
+  first_y = fw[0] - top + 0.5 * fw[2] / size - 0.5
+  first_x = fw[1] - left + 0.5 * fw[3] / size - 0.5
+  step_y, step_x = fw[2] / size, fw[3] / size
+  y1, x1 = first_y / tf.maximum(h - 1, 1.0), first_x / tf.maximum(w - 1, 1.0)
+  y2 = (first_y + step_y * (size - 1)) / tf.maximum(h - 1, 1.0)
+  x2 = (first_x + step_x * (size - 1)) / tf.maximum(w - 1, 1.0)
+  fill = tf.constant(fill, tf.float32)[:image.shape[-1]]
+  out = tf.image.crop_and_resize((image - fill)[None], tf.stack([y1, x1, y2, x2])[None], [0], (size, size),
+                                 extrapolation_value=0.0)[0] + fill
+  return out, boxes_in_window(boxes, keep, window, ch, cw), keep
 
 
 def flip_with_boxes(image: tf.Tensor, boxes: tf.Tensor, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

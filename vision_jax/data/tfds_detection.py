@@ -70,9 +70,10 @@ def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
     valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
     if augment == 'ssd':
       image = A.photometric_distort(image, key)
-      image, boxes = A.expand(image, boxes, key + 10, fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
-      image, boxes, valid = A.min_iou_random_crop(image, boxes, valid, key + 20)
-    image = tf.image.resize(image, (size, size))
+      image, boxes, valid = A.expand_crop_resize(image, boxes, valid, key + 10, size,
+                                                 fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
+    else:
+      image = tf.image.resize(image, (size, size))
     if augment in ('ssd', 'flip'):
       image, boxes = A.flip_with_boxes(image, boxes, key + 30)
     boxes, valid = A.sanitize_boxes(boxes, valid)

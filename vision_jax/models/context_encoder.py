@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.models import layers
 from vision_jax.models.dcgan import INIT
 
 
@@ -30,13 +31,13 @@ class ContextEncoder(nn.Module):
                 name='bottleneck')(x)  # a channel-wise fully connected code (1x1 spatial)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name='code_bn')(x))
     size = masked.shape[1] // 2 ** len(self.widths)
-    x = nn.ConvTranspose(self.widths[-1], (size, size), padding='VALID', kernel_init=INIT, dtype=self.dtype,
+    x = layers.ConvTranspose(self.widths[-1], (size, size), padding='VALID', kernel_init=INIT, dtype=self.dtype,
                          name='expand')(x)
     for i, width in enumerate(reversed(self.widths[:-1])):
       x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f'dec_bn{i}')(x))
-      x = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT, dtype=self.dtype,
+      x = layers.ConvTranspose(width, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT, dtype=self.dtype,
                            name=f'dec{i}')(x)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name='out_bn')(x))
-    x = nn.ConvTranspose(channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT, dtype=self.dtype,
+    x = layers.ConvTranspose(channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT, dtype=self.dtype,
                          name='to_image')(x)
     return jnp.tanh(x.astype(jnp.float32))

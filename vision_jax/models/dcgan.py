@@ -12,6 +12,8 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.models import layers
+
 INIT = nn.initializers.normal(0.02)
 SUPPORTED_SIZES = (32, 64)
 
@@ -47,10 +49,10 @@ class Generator(nn.Module):
     x = x.reshape(x.shape[0], 4, 4, widths[0])
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name='bn0')(x))
     for i, width in enumerate(widths[1:]):
-      x = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding='SAME', use_bias=False, kernel_init=INIT,
+      x = layers.ConvTranspose(width, (4, 4), strides=(2, 2), padding='SAME', use_bias=False, kernel_init=INIT,
                            dtype=self.dtype, name=f'up{i + 1}')(x)
       x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f'bn{i + 1}')(x))
-    x = nn.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT,
+    x = layers.ConvTranspose(self.channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=INIT,
                          dtype=self.dtype, name='to_image')(x)
     return jnp.tanh(x.astype(jnp.float32))
 

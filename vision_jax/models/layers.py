@@ -5,6 +5,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
+import numpy as np
 
 
 def symmetric_padding(kernel_size: int, dilation: int = 1) -> list[tuple[int, int]]:
@@ -106,3 +107,97 @@ class DepthwiseConv(nn.Module):
     return jax.lax.conv_general_dilated(x, kernel, (self.strides, self.strides), 'SAME',
                                         dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
                                         feature_group_count=channels)
+
+
+def conv_transpose_padding(kernel: int, stride: int, padding) -> tuple[int, int]:
+  """lax.conv_transpose's padding of the stride-dilated input, per spatial dimension: 'SAME',
+  'VALID', or an explicit (low, high) pair used as is (as lax does)."""
+  if padding == 'SAME':
+    total = kernel + stride - 2
+    low = kernel - 1 if stride > kernel - 1 else -(-total // 2)
+    return low, total - low
+  if padding == 'VALID':
+    total = kernel + stride - 2 + max(kernel - stride, 0)
+    return kernel - 1, total - kernel + 1
+  return tuple(padding)
+
+
+def _phases(kernel: int, stride: int, low: int, size: int, out_size: int):
+  """For one axis: per output phase r (rows r, r + stride, ...), the kernel taps that feed it in
+  order and the (low, high) padding of the stride-1 convolution that computes it; and the rows
+  per phase."""
+  rows = -(-out_size // stride)
+  phases = []
+  for r in range(stride):
+    taps = [(t, (r + t - low) // stride) for t in range(kernel) if (r + t - low) % stride == 0]
+    if not taps:
+      phases.append(None)  # stride > kernel: this phase only sees zeros
+      continue
+    offsets = [m for _, m in taps]
+    phases.append(([t for t, _ in taps], (-offsets[0], rows - 1 + offsets[-1] - (size - 1))))
+  return phases, rows
+
+
+def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding):
+  """lax.conv_transpose (NHWC, kernel (kh, kw, in, out), not transposed) as stride*stride
+  stride-1 convolutions, one per output phase with the kernel taps that reach it, interleaved.
+
+  XLA's CPU backend runs a transposed convolution's weight gradient (an input-dilated convolution)
+  through a slow generic loop: a DCGAN 256->128 layer at batch 64 took 7.6 s forward+backward on
+  2 cores, 0.37 s in this form, whose forward and backward are plain convolutions (forward alone:
+  194 ms -> 109 ms)."""
+  import jax
+  batch, height, width, _ = x.shape
+  kh, kw, _, cout = kernel.shape
+  pads = [conv_transpose_padding(k, s, p) for k, s, p in
+          zip((kh, kw), strides, (padding, padding) if isinstance(padding, str) else padding)]
+  out_sizes = [(n - 1) * s + 1 + lo + hi - k + 1 for n, s, (lo, hi), k in zip((height, width), strides, pads, (kh, kw))]
+  (phases_y, rows_y), (phases_x, rows_x) = [
+      _phases(k, s, lo, n, out) for k, s, (lo, _), n, out in zip((kh, kw), strides, pads, (height, width), out_sizes)]
+  grid = []
+  for phase_y in phases_y:
+    row = []
+    for phase_x in phases_x:
+      if phase_y is None or phase_x is None:
+        row.append(jnp.zeros((batch, rows_y, rows_x, cout), x.dtype))
+        continue
+      (taps_y, pad_y), (taps_x, pad_x) = phase_y, phase_x
+      sub_kernel = kernel[np.array(taps_y)][:, np.array(taps_x)]
+      row.append(jax.lax.conv_general_dilated(x, sub_kernel, (1, 1), (pad_y, pad_x),
+                                              dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
+    grid.append(jnp.stack(row, 3))  # (B, rows_y, rows_x, sx, C)
+  y = jnp.stack(grid, 2)  # (B, rows_y, sy, rows_x, sx, C)
+  sy, sx = strides
+  return y.reshape(batch, rows_y * sy, rows_x * sx, cout)[:, :out_sizes[0], :out_sizes[1]]
+
+
+class ConvTranspose(nn.Module):
+  """nn.ConvTranspose's parameters and result (NHWC, 2-D, kernel (kh, kw, in, out)) with the
+  implementation chosen per backend. impl: 'lax' (lax.conv_transpose), 'phases' (see
+  conv_transpose_by_phases) or 'auto': phases on the CPU, lax (cuDNN) on accelerators."""
+  features: int
+  kernel_size: tuple[int, int]
+  strides: tuple[int, int] = (1, 1)
+  padding: Any = 'SAME'
+  use_bias: bool = True
+  kernel_init: Any = nn.initializers.lecun_normal()
+  bias_init: Any = nn.initializers.zeros
+  impl: str = 'auto'
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    import jax
+    kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features), jnp.float32)
+    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    impl = self.impl
+    if impl == 'auto':
+      impl = 'phases' if jax.default_backend() == 'cpu' else 'lax'
+    if impl == 'phases':
+      y = conv_transpose_by_phases(x, kernel, tuple(self.strides), self.padding)
+    else:
+      y = jax.lax.conv_transpose(x, kernel, tuple(self.strides), self.padding,
+                                 dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    if self.use_bias:
+      y = y + self.param('bias', self.bias_init, (self.features,), jnp.float32).astype(self.dtype)
+    return y
