@@ -79,7 +79,7 @@ def synthetic_batch(spec: Spec, batch: int, seed: int = 0) -> dict:
     corner = rng.uniform(0, 0.6, (batch, 4, 2))
     size = rng.uniform(0.1, 0.4, (batch, 4, 2))
     out['boxes'] = np.concatenate([corner, corner + size], -1).astype(np.float32)  # (ymin, xmin, ymax, xmax)
-    out['labels'] = rng.integers(1, spec.num_classes, (batch, 4)).astype(np.int32)
+    out['labels'] = rng.integers(0, spec.num_classes, (batch, 4)).astype(np.int32)
     out['box_valid'] = np.ones((batch, 4), bool)
   return out
 

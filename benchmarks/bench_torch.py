@@ -100,7 +100,10 @@ def benchmark(spec: Spec, host_batch: dict, dtype: str, warmup: int, steps: int,
   torch.manual_seed(0)
   batch = {'image': torch.from_numpy(np.ascontiguousarray(host_batch['image'].transpose(0, 3, 1, 2))).to(device()),
            'label': torch.from_numpy(host_batch['label'].astype(np.int64)).to(device())}
-  make = gan_step if spec.kind == 'gan' else classifier_step
+  if spec.kind == 'detector':
+    batch['boxes'] = torch.from_numpy(host_batch['boxes']).to(device())
+    batch['labels'] = torch.from_numpy(host_batch['labels'].astype(np.int64)).to(device())
+  make = {'gan': gan_step, 'detector': detector_step}.get(spec.kind, classifier_step)
   step, forward = make(spec, batch, compile_model, dtype)
   start = time.perf_counter()
   step()
@@ -125,3 +128,70 @@ def benchmark(spec: Spec, host_batch: dict, dtype: str, warmup: int, steps: int,
   if torch.cuda.is_available():
     result['device_peak_mb'] = torch.cuda.max_memory_allocated() / 2 ** 20
   return result
+
+
+def _corners(center: torch.Tensor) -> torch.Tensor:
+  return torch.cat([center[..., :2] - center[..., 2:] / 2, center[..., :2] + center[..., 2:] / 2], -1)
+
+
+def multibox_loss(loc, logits, gt_boxes, gt_labels, priors, threshold=0.5, neg_pos_ratio=3.0):
+  """SSD's matching (forced best prior per box, IoU >= threshold) and MultiBox loss (smooth L1 +
+  cross-entropy over positives and the 3:1 hardest negatives, / positives), as vision_jax's."""
+  corners = _corners(priors)
+  top_left = torch.maximum(gt_boxes[:, :, None, :2], corners[None, None, :, :2])
+  bottom_right = torch.minimum(gt_boxes[:, :, None, 2:], corners[None, None, :, 2:])
+  inter = (bottom_right - top_left).clamp(min=0).prod(-1)
+  area = lambda b: (b[..., 2] - b[..., 0]).clamp(min=0) * (b[..., 3] - b[..., 1]).clamp(min=0)
+  iou = inter / (area(gt_boxes)[:, :, None] + area(corners)[None, None] - inter).clamp(min=1e-12)  # (B, G, P)
+  best_gt_iou, best_gt = iou.max(1)
+  best_prior = iou.argmax(2)  # (B, G)
+  rows = torch.arange(gt_boxes.shape[0], device=loc.device)[:, None]
+  best_gt[rows, best_prior] = torch.arange(gt_boxes.shape[1], device=loc.device)[None]
+  best_gt_iou[rows, best_prior] = 2.0
+  positive = best_gt_iou >= threshold
+  targets = torch.where(positive, torch.gather(gt_labels, 1, best_gt) + 1, 0)
+  matched = torch.gather(gt_boxes, 1, best_gt[..., None].expand(-1, -1, 4))
+  center = torch.cat([(matched[..., :2] + matched[..., 2:]) / 2, matched[..., 2:] - matched[..., :2]], -1)
+  encoded = torch.cat([(center[..., :2] - priors[:, :2]) / (0.1 * priors[:, 2:]),
+                       torch.log(center[..., 2:].clamp(min=1e-6) / priors[:, 2:]) / 0.2], -1)
+  num_pos = positive.sum().clamp(min=1).float()
+  loc_loss = (F.smooth_l1_loss(loc.float(), encoded, reduction='none').sum(-1) * positive).sum()
+  ce = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction='none')  # (B, P)
+  with torch.no_grad():
+    background = -F.log_softmax(logits.float(), -1)[..., 0]
+    background[positive] = -float('inf')
+    rank = background.argsort(1, descending=True).argsort(1)
+    num_neg = torch.minimum(neg_pos_ratio * positive.sum(1, keepdim=True), positive.shape[1] - positive.sum(1, keepdim=True))
+    selected = positive | (rank < num_neg)
+  return (loc_loss + (ce * selected).sum()) / num_pos
+
+
+def detector_step(spec: Spec, batch: dict, compile_model: bool, dtype: str):
+  """One SGD-momentum update of SSD300 on the MultiBox loss with in-step matching (the JAX step's
+  work), and forward() = the network in eval mode (no decoding/NMS)."""
+  import importlib
+  from vision_jax.detection.default_boxes import default_boxes, spec_from_config
+  config = importlib.import_module('configs.voc_ssd').get_config('ssd300')
+  priors = torch.from_numpy(np.asarray(default_boxes(spec_from_config(config.default_boxes, 300, [38, 19, 10, 5, 3, 1])),
+                                       np.float32)).to(device())
+  model = spec.torch_model().to(device(), memory_format=torch.channels_last)
+  runner = _prepare(model, compile_model)
+  optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+  images = batch['image'].to(memory_format=torch.channels_last)
+
+  def step():
+    optimizer.zero_grad(set_to_none=True)
+    with _autocast(dtype):
+      loc, logits = runner(images)
+    loss = multibox_loss(loc, logits, batch['boxes'], batch['labels'], priors)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+  def forward():
+    runner.eval()
+    with torch.no_grad(), _autocast(dtype):
+      out = runner(images)
+    runner.train()
+    return out
+  return step, forward

@@ -43,6 +43,6 @@ SPECS = {
     'resnet20': Spec('classifier', (32, 32, 3), 10, 128, 1024, 'cifar_resnet20', _torch('CifarResNet', 20)),
     'resnet50': Spec('classifier', (224, 224, 3), 1000, 16, 256, 'resnet50', _torch_resnet50),
     'vgg16': Spec('classifier', (224, 224, 3), 1000, 8, 128, 'vgg16', _torch_vgg16),
-    'ssd300': Spec('detector', (300, 300, 3), 21, 8, 64),
+    'ssd300': Spec('detector', (300, 300, 3), 20, 8, 64, torch_model=_torch('SSD300', 20)),  # VOC: 20 object classes
     'dcgan64': Spec('gan', (64, 64, 3), 1, 64, 256, torch_model=_torch_dcgan),
 }

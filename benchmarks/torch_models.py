@@ -407,3 +407,52 @@ class DCGANDiscriminator(nn.Module):
 
   def forward(self, x):
     return self.logit(torch.flatten(self.down(x), 1))[:, 0]
+
+
+class L2Norm(nn.Module):
+  def __init__(self, channels, scale=20.0):
+    super().__init__()
+    self.weight = nn.Parameter(torch.full((channels,), scale))
+
+  def forward(self, x):
+    return x / (x.pow(2).sum(1, keepdim=True).sqrt() + 1e-10) * self.weight[None, :, None, None]
+
+
+class SSD300(nn.Module):
+  """SSD300 on VGG-16 as vision_jax.models.ssd builds it: ceil-mode pools, pool5 3x3/1, conv6
+  (3x3, dilation 6, 1024), conv7 (1x1), L2Norm(20) on conv4_3, four extra blocks, 3x3 heads."""
+
+  def __init__(self, num_classes=20, boxes=(4, 6, 6, 6, 4, 4)):
+    super().__init__()
+    layers, cin, self.conv4_3 = [], 3, 0
+    for b, widths in enumerate(VGG16_BLOCKS):
+      for w in widths:
+        layers += [nn.Conv2d(cin, w, 3, padding=1), nn.ReLU()]
+        cin = w
+      if b == 3:
+        self.conv4_3 = len(layers)
+      layers.append(nn.MaxPool2d(2, 2, ceil_mode=True) if b < 4 else nn.MaxPool2d(3, 1, 1, ceil_mode=True))
+    self.vgg = nn.Sequential(*layers)
+    self.norm = L2Norm(512)
+    self.fc = nn.Sequential(nn.Conv2d(512, 1024, 3, padding=6, dilation=6), nn.ReLU(), nn.Conv2d(1024, 1024, 1), nn.ReLU())
+    extras, cin = [], 1024
+    for mid, out, kernel, stride, pad in ((256, 512, 3, 2, 1), (128, 256, 3, 2, 1), (128, 256, 3, 1, 0), (128, 256, 3, 1, 0)):
+      extras.append(nn.Sequential(nn.Conv2d(cin, mid, 1), nn.ReLU(), nn.Conv2d(mid, out, kernel, stride, pad), nn.ReLU()))
+      cin = out
+    self.extras = nn.ModuleList(extras)
+    channels = (512, 1024, 512, 256, 256, 256)
+    self.loc = nn.ModuleList(nn.Conv2d(c, n * 4, 3, padding=1) for c, n in zip(channels, boxes))
+    self.cls = nn.ModuleList(nn.Conv2d(c, n * (num_classes + 1), 3, padding=1) for c, n in zip(channels, boxes))
+    self.num_classes = num_classes
+
+  def forward(self, x):
+    x = self.vgg[:self.conv4_3](x)
+    sources = [self.norm(x)]
+    x = self.fc(self.vgg[self.conv4_3:](x))
+    sources.append(x)
+    for extra in self.extras:
+      x = extra(x)
+      sources.append(x)
+    locs = [l(s).permute(0, 2, 3, 1).reshape(s.shape[0], -1, 4) for l, s in zip(self.loc, sources)]
+    logits = [c(s).permute(0, 2, 3, 1).reshape(s.shape[0], -1, self.num_classes + 1) for c, s in zip(self.cls, sources)]
+    return torch.cat(locs, 1), torch.cat(logits, 1)

@@ -72,3 +72,32 @@ def test_jax_and_pytorch_steps_give_the_same_losses(model, torch_model):
     torch_losses.append(loss.item())
   np.testing.assert_allclose(jax_losses, torch_losses, rtol=2e-5)
   assert jax_losses[1] != jax_losses[0]  # the second loss checks the gradients and the update too
+
+
+def test_pytorch_ssd300_matches_ours_in_parameters_and_multibox_loss():
+  """The SSD300 reference has our SSD300's parameter count, and its matching + MultiBox loss gives
+  our loss on the same predictions, ground truth and default boxes."""
+  import jax.numpy as jnp
+  from benchmarks.bench_jax import detector_parts
+  from vision_jax.detection.loss import multibox_loss
+  from vision_jax.detection.matching import batch_match
+  spec = SPECS['ssd300']
+  create, _, _ = detector_parts(spec, 'float32')
+  state = jax.eval_shape(create, jax.random.PRNGKey(0))
+  ours = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
+  assert ours == sum(p.numel() for p in T.SSD300(20).parameters())
+
+  import importlib
+  from vision_jax.detection.default_boxes import default_boxes, spec_from_config
+  config = importlib.import_module('configs.voc_ssd').get_config('ssd300')
+  priors = np.asarray(default_boxes(spec_from_config(config.default_boxes, 300, [38, 19, 10, 5, 3, 1])), np.float32)
+  rng = np.random.default_rng(0)
+  batch = bench_jax.synthetic_batch(spec, 2, seed=1)
+  loc = rng.standard_normal((2, len(priors), 4)).astype(np.float32)
+  logits = rng.standard_normal((2, len(priors), 21)).astype(np.float32)
+  loc_t, cls_t = batch_match(jnp.asarray(batch['boxes']), jnp.asarray(batch['labels']), jnp.asarray(batch['box_valid']),
+                             jnp.asarray(priors), 0.5)
+  expected = float(multibox_loss(jnp.asarray(loc), jnp.asarray(logits), loc_t, cls_t)['loss'])
+  got = float(bench_torch.multibox_loss(torch.from_numpy(loc), torch.from_numpy(logits), torch.from_numpy(batch['boxes']),
+                                        torch.from_numpy(batch['labels'].astype(np.int64)), torch.from_numpy(priors)))
+  np.testing.assert_allclose(got, expected, rtol=1e-5)
