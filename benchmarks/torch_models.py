@@ -312,15 +312,12 @@ def flax_key(module_path: tuple) -> str:
   return '.'.join(module_path)
 
 
-class CifarBasicBlock(nn.Module):
+class CifarBasicBlock(BasicBlock):
   """He et al.'s CIFAR block; option A shortcut: stride-2 subsampling, zero-padded channels."""
 
   def __init__(self, cin, width, stride):
-    super().__init__()
-    self.conv1 = nn.Conv2d(cin, width, 3, stride, 1, bias=False)
-    self.bn1 = nn.BatchNorm2d(width)
-    self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
-    self.bn2 = nn.BatchNorm2d(width)
+    super().__init__(cin, width, stride)
+    self.downsample = None  # parameter-free shortcut
     self.stride, self.extra = stride, width - cin
 
   def forward(self, x):

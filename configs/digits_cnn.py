@@ -34,3 +34,14 @@ def get_config(arg=None):
   if arg == 'smoke':
     common.smoke(c)
   return c
+
+
+def scorer_config(smoke: bool = False):
+  """The pinned scorer of the GAN and inpainting configs; smoke trains it for 20 steps (the same in
+  every smoke config, so tests can train it once and share it)."""
+  c = get_config('scorer')
+  if smoke:
+    c.num_train_steps = 20
+    c.eval_every_steps = 20
+    c.checkpoint_every_steps = 20
+  return c

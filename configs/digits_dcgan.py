@@ -26,14 +26,11 @@ def get_config(arg=None):
   c.eval_every_steps = 1000
   c.checkpoint_every_steps = 1000
   c.keep_checkpoints = 2
-  c.scorer = digits_cnn.get_config('scorer')
   if arg == 'smoke':
     common.smoke(c)
     c.eval_batch_size = 50
     c.gan.num_eval_samples = 100
     c.gan.g_widths = (32, 16, 8)
     c.gan.d_widths = (8, 16, 32)
-    c.scorer.num_train_steps = 20
-    c.scorer.eval_every_steps = 20
-    c.scorer.checkpoint_every_steps = 20
+  c.scorer = digits_cnn.scorer_config(smoke=arg == 'smoke')
   return c

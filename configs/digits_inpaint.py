@@ -21,7 +21,6 @@ def get_config(arg=None):
   c.eval_every_steps = 1000
   c.checkpoint_every_steps = 1000
   c.keep_checkpoints = 2
-  c.scorer = digits_cnn.get_config('scorer')
   args = (arg or '').split(',')
   if 'random' in args:
     c.inpaint.mask = 'random'
@@ -30,7 +29,5 @@ def get_config(arg=None):
     c.inpaint.widths = (8, 16, 32)
     c.inpaint.bottleneck = 32
     c.gan.d_widths = (8, 16, 32)
-    c.scorer.num_train_steps = 20
-    c.scorer.eval_every_steps = 20
-    c.scorer.checkpoint_every_steps = 20
+  c.scorer = digits_cnn.scorer_config(smoke='smoke' in args)
   return c

@@ -18,11 +18,10 @@ import pytest  # noqa: E402
 def smoke_scorer(tmp_path_factory):
   """with_scorer(workdir): puts the smoke digits scorer, trained once per test process, into
   WORKDIR/scorer, where the GAN and inpainting tasks resume it instead of training their own."""
-  from configs import digits_cnn  # noqa: F401  (the scorer config the smoke GAN configs pin)
-  from tests.helpers import load_config
+  from configs import digits_cnn
   from vision_jax.tasks import gan
   trained = tmp_path_factory.mktemp('scorer_cache')
-  gan.train_scorer(load_config('digits_dcgan').scorer, str(trained))
+  gan.train_scorer(digits_cnn.scorer_config(smoke=True), str(trained))
 
   def with_scorer(workdir) -> str:
     shutil.copytree(trained / 'scorer', os.path.join(workdir, 'scorer'))
