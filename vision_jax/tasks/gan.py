@@ -75,7 +75,7 @@ def noise_inputs(latent_dim: int):
   return jnp.zeros((2, latent_dim)), jnp.zeros((2,), jnp.int32)
 
 
-def _apply(module, params, stats, *args, train: bool):
+def apply_with_stats(module, params, stats, *args, train: bool):
   """(output, new stats) of a module whose BatchNorm/spectral-norm state is `stats` (may be None)."""
   variables = {'params': params, **({'batch_stats': stats} if stats else {})}
   if not train or not stats:
@@ -88,7 +88,7 @@ def noise_synthesizer(g, latent_dim: int):
   """synthesize(g_params, g_stats, batch, rng) for a noise-to-image GAN: G(z, labels), no extra loss."""
   def synthesize(params, stats, batch, rng):
     z = jax.random.normal(rng, (batch['image'].shape[0], latent_dim))
-    fake, stats = _apply(g, params, stats, z, batch['label'], train=True)
+    fake, stats = apply_with_stats(g, params, stats, z, batch['label'], train=True)
     return fake, stats, 0.0, {}
   return synthesize
 
@@ -103,10 +103,10 @@ def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: floa
   d_steps = gan_config.d_steps
 
   def d_objective(d_params, d_stats, real, fake, labels, rng):
-    real_logits, d_stats = _apply(d, d_params, d_stats, real, labels, train=True)
-    fake_logits, d_stats = _apply(d, d_params, d_stats, fake, labels, train=True)
+    real_logits, d_stats = apply_with_stats(d, d_params, d_stats, real, labels, train=True)
+    fake_logits, d_stats = apply_with_stats(d, d_params, d_stats, fake, labels, train=True)
     loss = d_loss_fn(real_logits, fake_logits)
-    critic = lambda x: _apply(d, d_params, d_stats, x, labels, train=True)[0]
+    critic = lambda x: apply_with_stats(d, d_params, d_stats, x, labels, train=True)[0]
     if gan_config.loss == 'wgan_gp':
       loss += gan_config.gp_weight * losses.gradient_penalty(critic, real, fake, rng)
     if gan_config.r1_gamma:
@@ -115,7 +115,7 @@ def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: floa
 
   def g_objective(g_params, g_stats, d_state, batch, rng):
     fake, g_stats, extra_loss, extra_metrics = synthesize(g_params, g_stats, batch, rng)
-    fake_logits, _ = _apply(d, d_state.params, d_state.batch_stats, fake, batch['label'], train=True)
+    fake_logits, _ = apply_with_stats(d, d_state.params, d_state.batch_stats, fake, batch['label'], train=True)
     adversarial = g_loss_fn(fake_logits)
     return adversarial_weight * adversarial + extra_loss, (g_stats, adversarial, extra_metrics)
 
@@ -151,7 +151,7 @@ def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: floa
 def ema_sample(g, state: GanState, z, labels, batch_stats: bool = True):
   """Images from the EMA generator. batch_stats=True normalises with the statistics of the batch of
   noise itself, as DCGAN sampled (the running averages belong to the raw G, not to its EMA)."""
-  return _apply(g, state.ema_params, state.ema_batch_stats, z, labels, train=batch_stats)[0]
+  return apply_with_stats(g, state.ema_params, state.ema_batch_stats, z, labels, train=batch_stats)[0]
 
 
 def make_eval_step(g, scorer, batch_stats: bool, fid_features=None):

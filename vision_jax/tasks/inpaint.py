@@ -70,7 +70,7 @@ def inpainting_synthesizer(g, inpaint_config, fill, image_size: int):
   def synthesize(params, stats, batch, rng):
     real = batch['image']
     holes = make_masks(inpaint_config.mask, rng, real.shape[0], image_size, inpaint_config.hole)
-    completion, stats = gan._apply(g, params, stats, mask_images(real, holes, fill), holes, train=True)
+    completion, stats = gan.apply_with_stats(g, params, stats, mask_images(real, holes, fill), holes, train=True)
     reconstruction = masked_l2(completion, real, holes)
     return (composite(real, completion, holes), stats, inpaint_config.l2_weight * reconstruction,
             {'masked_l2': reconstruction})
@@ -80,7 +80,7 @@ def inpainting_synthesizer(g, inpaint_config, fill, image_size: int):
 def complete(g, state: gan.GanState, images, holes, fill):
   """(mean-filled inputs, raw completions, composited completions) from the EMA generator."""
   masked = mask_images(images, holes, fill)
-  completion = gan._apply(g, state.ema_params, state.ema_batch_stats, masked, holes, train=False)[0]
+  completion = gan.apply_with_stats(g, state.ema_params, state.ema_batch_stats, masked, holes, train=False)[0]
   return masked, completion, composite(images, completion, holes)
 
 
