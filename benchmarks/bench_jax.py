@@ -2,7 +2,9 @@
 batches (no TensorFlow), jitted as the trainer jits them (replicated state, batch sharded over
 the 'data' mesh, donated state)."""
 
+import functools
 import time
+import types
 
 import jax
 import jax.numpy as jnp
@@ -10,60 +12,52 @@ import numpy as np
 
 from benchmarks import timing
 from benchmarks.specs import Spec
+from configs import common, voc_ssd
+from vision_jax import models
+from vision_jax.detectors import build_detector
+from vision_jax.generative import METHODS
+from vision_jax.generative.state import apply_ema, create_state
+from vision_jax.tasks import classification, detection
 from vision_jax.train import parallel
+from vision_jax.train.optimizers import create_optimizer
+from vision_jax.train.state import create_train_state
 
 
 def classifier_parts(spec: Spec, dtype: str):
   """(model, train_step, eval_fn, optimizer) for a zoo classifier, SGD with momentum 0.9, no decay."""
-  from configs import common
-  from vision_jax import models
-  from vision_jax.tasks import classification
-  from vision_jax.train.optimizers import create_optimizer
   config = common.classification_config()
   config.model.name, config.model.dtype = spec.jax_model, dtype
   model = models.build_model(config.model, spec.num_classes)
   lr_fn = lambda step: 0.01
   tx = create_optimizer(config.optimizer, lr_fn)
-  create = lambda rng: classification.create_train_state(rng, model, tx, spec.shape)
+  create = lambda rng: create_train_state(rng, model, tx, spec.shape)
   eval_fn = lambda state, images: model.apply(state.variables(), images, train=False)[0]
   return create, classification.make_train_step(model, lr_fn), eval_fn
 
 
 def detector_parts(spec: Spec, dtype: str):
   """SSD300-VGG16 as configs/voc_ssd.py:ssd300 builds it; eval decodes and runs NMS."""
-  import importlib
-  from vision_jax.tasks import classification, detection
-  from vision_jax.detection.nms import postprocess
-  from vision_jax.train.optimizers import create_optimizer
-  config = importlib.import_module('configs.voc_ssd').get_config('ssd300')
+  config = voc_ssd.get_config('ssd300')
   config.model.dtype = dtype
-  model, priors = detection.build_model(config, spec.num_classes, spec.shape)
+  detector = build_detector(config, spec.num_classes, spec.shape)
   lr_fn = lambda step: 1e-3
   tx = create_optimizer(config.optimizer, lr_fn)
-  create = lambda rng: classification.create_train_state(rng, model, tx, spec.shape)
-  nms = config.nms
-
-  def eval_fn(state, images):
-    (loc, logits), _ = model.apply(state.variables(), images, train=False)
-    return postprocess(loc, logits, priors, nms.score_threshold, nms.iou_threshold, nms.pre_nms_top_k,
-                       nms.max_detections)
-  return create, detection.make_train_step(model, priors, lr_fn), eval_fn
+  create = lambda rng: create_train_state(rng, detector.model, tx, spec.shape)
+  eval_fn = lambda state, images: detector.postprocess(detector.model.apply(state.variables(), images, train=False))
+  return create, detection.make_train_step(detector, lr_fn), eval_fn
 
 
 def gan_parts(spec: Spec, dtype: str):
   """DCGAN 64x64 (G 512-256-128-64, D 64-128-256-512), non-saturating loss, Adam 2e-4/0.5; eval
   samples images from noise."""
-  from configs import common
-  from vision_jax.tasks import gan
   config = common.gan_config(64)
   config.gan.g_widths, config.gan.d_widths = (512, 256, 128, 64), (64, 128, 256, 512)
-  g, d = gan.build_networks(config, 1, spec.shape)
-  lr_fn, g_tx, d_tx = gan.build_optimizers(config)
-  latent = config.gan.latent_dim
-  create = lambda rng: gan.create_state(rng, g, d, g_tx, d_tx, gan.noise_inputs(latent), spec.shape)
-  step = gan.make_train_step(d, config.gan, lr_fn, gan.noise_synthesizer(g, latent))
-  eval_fn = lambda state, z: gan.ema_sample(g, state, z, jnp.zeros((z.shape[0],), jnp.int32))
-  return create, step, eval_fn
+  config.gan.num_eval_samples = config.eval_batch_size = 64
+  method = METHODS.get('dcgan')(config, types.SimpleNamespace(num_classes=1, image_shape=spec.shape))
+  g = method.networks['g'].module
+  create = functools.partial(create_state, networks=method.networks)
+  eval_fn = lambda state, z: apply_ema(g, state, 'g', z, jnp.zeros((z.shape[0],), jnp.int32), batch_stats=True)
+  return create, method.train_step, eval_fn
 
 
 PARTS = {'classifier': classifier_parts, 'detector': detector_parts, 'gan': gan_parts}

@@ -14,9 +14,7 @@ from configs.voc_ssd import ssd_config
 
 
 def get_config(arg='ssd300'):
-  c = ssd_config(arg, 'coco/2017', [20.48, 51.2, 133.12, 215.04, 296.96, 378.88, 460.8, 542.72])
-  if c.model.name == 'ssd300_vgg16':
-    c.default_boxes.sizes = [21, 45, 99, 153, 207, 261, 315]
+  c = ssd_config(arg, 'coco/2017', 'coco')
   c.dataset.train_split = 'train'
   c.dataset.eval_split = 'validation'
   if c.num_train_steps > 2:

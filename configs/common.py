@@ -1,6 +1,15 @@
-"""Defaults shared by the classification configs: every key a classification run reads."""
+"""Defaults shared by the configs: complete classification, detection, GAN and inpainting configs,
+evaluator entries, and the smoke shrinker."""
 
 import ml_collections
+
+from vision_jax.detection import default_boxes as layouts
+
+
+def evaluator(type_: str, every_steps: int = -1, **keys) -> ml_collections.ConfigDict:
+  """A config.evals entry: its type, cadence (-1: config.eval_every_steps; 0: the last step only)
+  and type-specific keys (see vision_jax/evaluation/)."""
+  return ml_collections.ConfigDict({'type': type_, 'every_steps': every_steps, **keys})
 
 
 def classification_config() -> ml_collections.ConfigDict:
@@ -65,6 +74,7 @@ def classification_config() -> ml_collections.ConfigDict:
   c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
   c.keep_checkpoints = 3
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('accuracy')})
   return c
 
 
@@ -114,27 +124,35 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return c
 
 
+def default_box_config(spec: layouts.DefaultBoxSpec) -> ml_collections.ConfigDict:
+  """config.default_boxes for one of the released SSD layouts (vision_jax/detection/default_boxes.py)."""
+  return ml_collections.ConfigDict({
+      'min_sizes': list(spec.min_sizes), 'max_sizes': list(spec.max_sizes),
+      'aspect_ratios': [list(r) for r in spec.aspect_ratios], 'steps': list(spec.steps or ()), 'clip': spec.clip})
+
+
 def detection_config() -> ml_collections.ConfigDict:
   """A complete SSD detection config: the classification keys plus default boxes, matching, NMS."""
   c = classification_config()
   c.task = 'detection'
+  c.detector = 'ssd'                # the detector family (vision_jax/detectors/)
   c.dataset.name = 'digit_scenes'
   c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
   c.model.name = 'ssd300_vgg16'
   del c.label_smoothing
   del c.accum_steps
   del c.freeze_batch_stats
-  c.default_boxes = ml_collections.ConfigDict()
-  c.default_boxes.sizes = [30, 60, 111, 162, 213, 264, 315]  # pixels at the input size; min_k, max_k chained
-  c.default_boxes.aspect_ratios = [[2], [2, 3], [2, 3], [2, 3], [2], [2]]
-  c.default_boxes.steps = [8, 16, 32, 64, 100, 300]          # [] = input size / feature map size
-  c.default_boxes.clip = True
+  c.default_boxes = default_box_config(layouts.SSD300_VOC)
   c.matching = ml_collections.ConfigDict({'iou_threshold': 0.5, 'neg_pos_ratio': 3.0})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.01, 'iou_threshold': 0.45, 'pre_nms_top_k': 200,
                                      'max_detections': 200})
   c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
   c.predict_score_threshold = 0.3
-  c.num_prediction_pictures = 8     # test pictures with detections in WORKDIR/plots/ after training
+  # VOC AP (and COCO metrics on COCO data) on the eval cadence; test pictures with detections in
+  # WORKDIR/plots/predictions.png after training (num_images 0 turns them off).
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('detection_ap'),
+                                       'pictures': evaluator('detection_pictures', 0, num_images=8,
+                                                             score_threshold=0.3)})
   return c
 
 
@@ -142,7 +160,8 @@ def gan_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
   a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""
   c = classification_config()
-  c.task = 'gan'
+  c.task = 'generative'
+  c.method = 'dcgan'                # the generative method (vision_jax/generative/)
   c.dataset.image_size = image_size
   c.dataset.mean = (0.5,)          # pixels in [-1, 1], G's tanh range
   c.dataset.std = (0.5,)
@@ -166,6 +185,11 @@ def gan_config(image_size: int) -> ml_collections.ConfigDict:
   c.schedule.name = 'constant'
   c.schedule.base_lr = 2e-4
   c.batch_size = 64
+  c.scorer = None                  # optional classifier config, trained once per workdir (tasks/generative.py)
+  c.evals = ml_collections.ConfigDict({
+      'eval': evaluator('scorer', feature_name='digits'),
+      'fid': evaluator('fid', weights='', image_size=299, real_examples=0),
+      'samples': evaluator('sample_grid')})
   return c
 
 
@@ -173,7 +197,7 @@ def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
   """A complete inpainting config (task 'inpaint'): a context encoder trained with Pathak et al.'s
   0.999 L2 + 0.001 adversarial loss against the DCGAN discriminator of gan_config."""
   c = gan_config(image_size)
-  c.task = 'inpaint'
+  c.method = 'inpaint'
   del c.gan.latent_dim, c.gan.g_widths, c.gan.conditional, c.gan.sample_batch_stats
   c.inpaint = ml_collections.ConfigDict()
   c.inpaint.mask = 'center'        # 'center' | 'random' (one square per image, anywhere)
@@ -184,5 +208,5 @@ def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
   c.inpaint.l2_weight = 0.999
   c.inpaint.adversarial_weight = 0.001
   c.inpaint.grid_images = 16       # test images shown in WORKDIR/samples/
-  c.scorer = None                  # optional classifier config (tasks/gan.train_scorer) for the accuracies
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('inpainting'), 'samples': evaluator('sample_grid')})
   return c

@@ -11,6 +11,10 @@ Predict on any image afterwards:
 """
 
 from configs import common
+from vision_jax.detection.default_boxes import DefaultBoxSpec, chained
+
+DIGIT_SCENES_BOXES = DefaultBoxSpec(128, (32, 16, 8, 4, 2), **chained((10, 20, 36, 56, 80, 110)),
+                                    aspect_ratios=((2,), (2, 3), (2, 3), (2, 3), (2,)))
 
 
 def get_config(arg=None):
@@ -21,9 +25,7 @@ def get_config(arg=None):
   c.dataset.std = (0.25,)
   c.model.name = 'ssd_tiny'
   # Feature maps 32, 16, 8, 4, 2 at 128 px; glyphs span 12-48 px.
-  c.default_boxes.sizes = [10, 20, 36, 56, 80, 110]
-  c.default_boxes.aspect_ratios = [[2], [2, 3], [2, 3], [2, 3], [2]]
-  c.default_boxes.steps = []
+  c.default_boxes = common.default_box_config(DIGIT_SCENES_BOXES)
   c.optimizer.name = 'adamw'
   c.optimizer.weight_decay = 1e-4
   c.schedule.name = 'cosine'
@@ -38,5 +40,5 @@ def get_config(arg=None):
   if arg == 'smoke':
     common.smoke(c)
     c.dataset.num_test_scenes = 16
-    c.num_prediction_pictures = 4
+    c.evals.pictures.num_images = 4
   return c

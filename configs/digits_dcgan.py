@@ -17,9 +17,8 @@ def get_config(arg=None):
   c.dataset.name = 'digits'
   c.gan.conditional = True         # eval noise cycles the 10 classes
   c.gan.num_eval_samples = 1000
-  c.gan.fid_weights = ''           # Inception-v3 weights (pytorch-fid .pth, torchvision .pth, Keras .h5): adds fid, kid
-  c.gan.fid_image_size = 299
-  c.gan.fid_real_examples = 0      # real train digits for the FID reference; 0 = all 1,437
+  # --config.evals.fid.weights=FILE (Inception-v3: pytorch-fid .pth, torchvision .pth, Keras .h5) adds
+  # fid and kid against evals.fid.real_examples real train digits (0 = all 1,437).
   c.eval_batch_size = 250
   c.num_train_steps = 4000
   c.log_every_steps = 100

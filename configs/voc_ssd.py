@@ -16,26 +16,24 @@ arg: 'ssd300' | 'ssd512' | 'ssdlite' (EfficientNet-Lite0 SSDLite at 320), option
 import ml_collections
 
 from configs import common
+from vision_jax.detection import default_boxes as layouts
 
-# model name, input size, default-box sizes (pixels), aspect ratios, steps
+# arg -> model name, input size, default-box layout per dataset (vision_jax/detection/default_boxes.py)
 MODELS = {
-    'ssd300': ('ssd300_vgg16', 300, [30, 60, 111, 162, 213, 264, 315],
-               [[2], [2, 3], [2, 3], [2, 3], [2], [2]], [8, 16, 32, 64, 100, 300]),
-    'ssd512': ('ssd512_vgg16', 512, None, [[2], [2, 3], [2, 3], [2, 3], [2, 3], [2], [2]],
-               [8, 16, 32, 64, 128, 256, 512]),
-    'ssdlite': ('ssdlite_efficientnet_lite0', 320, [32, 64, 118, 172, 226, 280, 336],
-                [[2], [2, 3], [2, 3], [2, 3], [2], [2]], []),
+    'ssd300': ('ssd300_vgg16', 300, {'voc': layouts.SSD300_VOC, 'coco': layouts.SSD300_COCO}),
+    'ssd512': ('ssd512_vgg16', 512, {'voc': layouts.SSD512_VOC, 'coco': layouts.SSD512_COCO}),
+    'ssdlite': ('ssdlite_efficientnet_lite0', 320, {'voc': layouts.SSDLITE320, 'coco': layouts.SSDLITE320}),
 }
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def ssd_config(arg: str, dataset: str, sizes_512) -> 'ml_collections.ConfigDict':
+def ssd_config(arg: str, dataset: str, layout: str) -> 'ml_collections.ConfigDict':
   """The SSD recipe for `arg` ('ssd300,smoke', ...) on a TFDS detection dataset."""
   name, _, smoke = (arg or 'ssd300').partition(',')
   if name not in MODELS:
     raise ValueError(f'SSD arg must be one of {tuple(MODELS)}, got {name!r}')
-  model, size, sizes, ratios, steps = MODELS[name]
+  model, size, boxes = MODELS[name]
   c = common.detection_config()
   c.dataset.name = dataset
   c.dataset.image_size = size
@@ -45,9 +43,7 @@ def ssd_config(arg: str, dataset: str, sizes_512) -> 'ml_collections.ConfigDict'
   c.dataset.max_boxes = 100
   c.dataset.train_sources = []       # [(name, split), ...]; [] = (name, train_split)
   c.model.name = model
-  c.default_boxes.sizes = sizes or sizes_512
-  c.default_boxes.aspect_ratios = ratios
-  c.default_boxes.steps = steps
+  c.default_boxes = common.default_box_config(boxes[layout])
   c.optimizer.name = 'sgd'
   c.optimizer.momentum = 0.9
   c.optimizer.weight_decay = 5e-4
@@ -61,7 +57,6 @@ def ssd_config(arg: str, dataset: str, sizes_512) -> 'ml_collections.ConfigDict'
   c.log_every_steps = 100
   c.eval_every_steps = 10_000
   c.checkpoint_every_steps = 5_000
-  c.num_prediction_pictures = 8
   if smoke == 'smoke':
     common.smoke(c)
     c.batch_size = 2
@@ -71,12 +66,12 @@ def ssd_config(arg: str, dataset: str, sizes_512) -> 'ml_collections.ConfigDict'
     c.eval_every_steps = 2
     c.checkpoint_every_steps = 2
     c.dataset.max_boxes = 8
-    c.num_prediction_pictures = 2
+    c.evals.pictures.num_images = 2
   return c
 
 
 def get_config(arg='ssd300'):
-  c = ssd_config(arg, 'voc/2007', [20.48, 76.8, 153.6, 230.4, 307.2, 384.0, 460.8, 537.6])
+  c = ssd_config(arg, 'voc/2007', 'voc')
   c.dataset.train_sources = [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
   c.dataset.eval_split = 'test'
   return c

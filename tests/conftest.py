@@ -19,9 +19,9 @@ def smoke_scorer(tmp_path_factory):
   """with_scorer(workdir): puts the smoke digits scorer, trained once per test process, into
   WORKDIR/scorer, where the GAN and inpainting tasks resume it instead of training their own."""
   from configs import digits_cnn
-  from vision_jax.tasks import gan
+  from vision_jax.tasks import generative
   trained = tmp_path_factory.mktemp('scorer_cache')
-  gan.train_scorer(digits_cnn.scorer_config(smoke=True), str(trained))
+  generative.train_scorer(digits_cnn.scorer_config(smoke=True), str(trained))
 
   def with_scorer(workdir) -> str:
     shutil.copytree(trained / 'scorer', os.path.join(workdir, 'scorer'))

@@ -1,7 +1,7 @@
 """The bundled demo (`make demo`) reaches its documented accuracy. Time is not asserted here."""
 
 from tests.helpers import load_config
-from vision_jax.train import run
+from vision_jax.tasks import run
 
 
 def test_digits_demo_reaches_at_least_0_985_top1(tmp_path):

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tests.helpers import ROOT, launch, load_config, metrics
-from vision_jax.train import run
+from vision_jax.tasks import run
 
 MOCK = [os.path.join(ROOT, 'tests', 'mock_tfds_launch.py')]
 

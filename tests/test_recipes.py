@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import launch, load_config, metrics, subprocess_env
 from tests.test_launch import MOCK
-from vision_jax.train import run
+from vision_jax.tasks import run
 
 
 @pytest.mark.parametrize('spec, dataset, model', [

@@ -2,10 +2,17 @@
 
 import logging as std_logging
 import os
+import runpy
 import sys
 from typing import Optional
 
-from absl import logging
+import jax
+from absl import flags, logging
+
+from vision_jax.data import hide_gpus_from_tensorflow
+from vision_jax.errors import UserError
+from vision_jax.tasks import run
+from vision_jax.train.metrics import summary_line
 
 # Environment variables that mean "this process is one of several" on common clusters.
 CLUSTER_SIZE_VARIABLES = ('SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'JAX_NUM_PROCESSES')
@@ -49,7 +56,6 @@ def _config_spec(argv: list[str]) -> Optional[str]:
 
 def _load_config_from_argv(argv: list[str]):
   """get_config(arg) of the --config=FILE[:ARG] in argv, or None if it cannot be loaded."""
-  import runpy
   spec = _config_spec(argv)
   if spec is None:
     return None
@@ -62,7 +68,6 @@ def _load_config_from_argv(argv: list[str]):
 
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flag parsing where any bad flag, config file or override is one line and exit status 1."""
-  from absl import flags
   try:
     args = flags.FLAGS(argv)
     flags.FLAGS.config.keys()  # config_flags defers file-loading errors to the first use.
@@ -95,7 +100,6 @@ def maybe_initialize_distributed(coordinator_address: Optional[str], num_process
   explicit = coordinator_address is not None
   if not explicit and not launched_as_one_of_many():
     return
-  import jax
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   if explicit:
     jax.distributed.initialize(coordinator_address, num_processes, process_id)
@@ -105,16 +109,8 @@ def maybe_initialize_distributed(coordinator_address: Optional[str], num_process
                jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
-def hide_gpus_from_tensorflow() -> None:
-  from vision_jax.data import hide_gpus_from_tensorflow as hide
-  hide()
-
-
 def run_or_exit(config, workdir: str) -> None:
   """Runs the experiment; a UserError becomes one line on stderr and exit status 1."""
-  from vision_jax.errors import UserError
-  from vision_jax.train import run
-  from vision_jax.train.metrics import summary_line
   try:
     final = run(config, workdir)
     if final is not None:

@@ -24,4 +24,4 @@ def test_a_box_at_iou_0_6_counts_at_50_not_at_75():
 
 
 def test_normalised_corners_to_pixel_xywh():
-  assert to_xywh(np.array([0.1, 0.25, 0.6, 0.5]), 100, 200) == pytest.approx([50.0, 10.0, 50.0, 50.0])
+  assert to_xywh(np.array([10.0, 50.0, 60.0, 100.0])) == pytest.approx([50.0, 10.0, 50.0, 50.0])

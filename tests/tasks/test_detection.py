@@ -8,8 +8,11 @@ import numpy as np
 
 from tests.helpers import load_config, metrics
 from vision_jax.data.digit_scenes import make_scene
+from configs import common
+from vision_jax.detection import default_boxes as layouts
+from vision_jax.detectors import build_detector
 from vision_jax.tasks import detection
-from vision_jax.train import run
+from vision_jax.tasks import run
 from vision_jax.train.state import TrainState
 
 
@@ -42,9 +45,8 @@ def test_ssdlite_backbone_starts_from_the_imagenet_lite0_weights():
   config = load_config('digit_scenes_ssd')
   config.model.name = 'ssdlite_efficientnet_lite0'
   config.dataset.channels = 3
-  config.default_boxes.sizes = [20, 40, 60, 80, 100, 120, 140]
-  config.default_boxes.aspect_ratios = [[2]] * 6
-  model, _ = detection.build_model(config, 10, (128, 128, 3))
+  config.default_boxes = common.default_box_config(layouts.SSDLITE320)
+  model = build_detector(config, 10, (128, 128, 3)).model
   variables = model.init(jax.random.PRNGKey(0), np.zeros((1, 128, 128, 3), np.float32))
   import optax
   state = TrainState.create(apply_fn=model.apply, params=variables['params'], tx=optax.sgd(0.1),
@@ -64,7 +66,7 @@ def test_eight_devices_give_the_losses_of_one(tmp_path):
   for devices in (1, 8):
     workdir = tmp_path / f'd{devices}'
     result = launch(['--config=configs/digit_scenes_ssd.py:smoke', f'--workdir={workdir}',
-                     '--config.num_prediction_pictures=0'], num_devices=devices)
+                     '--config.evals.pictures.num_images=0'], num_devices=devices)
     assert result.returncode == 0, result.stderr[-2000:]
     runs[devices] = metrics(str(workdir), 'train')
   for one, eight in zip(runs[1], runs[8]):

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import load_config, metrics
 from vision_jax.errors import UserError
-from vision_jax.train import run
+from vision_jax.tasks import run
 
 
 def small(**overrides):
@@ -36,8 +36,9 @@ def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path, smoke_s
   import orbax.checkpoint as ocp
   manager = ocp.CheckpointManager(str(tmp_path / 'checkpoints'), item_handlers=ocp.StandardCheckpointHandler())
   tree = manager.item_metadata(4)['state']
-  assert {'g', 'd', 'ema_params', 'ema_batch_stats'} <= set(tree)
-  assert {'params', 'opt_state', 'batch_stats', 'step'} <= set(tree['g']) and 'opt_state' in tree['d']
+  assert set(tree) == {'nets', 'ema'} and set(tree['nets']) == {'g', 'd'} and set(tree['ema']) == {'g'}
+  assert {'params', 'opt_state', 'batch_stats', 'step'} <= set(tree['nets']['g']) and 'opt_state' in tree['nets']['d']
+  assert set(tree['ema']['g']) == {'params', 'batch_stats'}
   assert latest_checkpoint(str(tmp_path)).endswith('/4')
 
 
@@ -66,9 +67,9 @@ def test_fid_and_kid_from_a_user_supplied_inception_file(tmp_path, smoke_scorer)
   weights = tmp_path / 'inception.pth'
   torch.save(ref.randomise_batch_norm(ref.Inception3(1008)).state_dict(), weights)  # pytorch-fid's 1008 classes
   config = load_config('digits_dcgan')
-  config.gan.fid_weights = str(weights)
-  config.gan.fid_image_size = 75
-  config.gan.fid_real_examples = 50  # one batch of the eval size: one Inception compilation
+  config.evals.fid.weights = str(weights)
+  config.evals.fid.image_size = 75
+  config.evals.fid.real_examples = 50  # one batch of the eval size: one Inception compilation
   final = run(config, smoke_scorer(tmp_path / 'run'))
   assert np.isfinite(final['fid']) and final['fid'] > 0 and np.isfinite(final['kid'])
   assert np.load(tmp_path / 'run' / 'fid_real_features.npy').shape == (50, 2048)

@@ -8,7 +8,7 @@ import tensorflow_datasets as tfds
 
 from tests.helpers import load_config, metrics
 from vision_jax.errors import UserError
-from vision_jax.train import run
+from vision_jax.tasks import run
 
 
 def test_digits_smoke_scores_completions_and_writes_the_three_row_grid(tmp_path, smoke_scorer):

@@ -12,7 +12,7 @@ from tests.helpers import load_config
 from vision_jax import models
 from vision_jax.errors import UserError
 from vision_jax.tasks import classification as cls
-from vision_jax.train import run
+from vision_jax.tasks import run
 from vision_jax.train.optimizers import create_optimizer
 from vision_jax.weights import transfer
 

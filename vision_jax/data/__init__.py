@@ -4,6 +4,8 @@ Every source exposes num_classes, image_shape, num_eval_examples, train_batches(
 (infinite, resumable) and eval_batches() (masked; each eval example exactly once).
 """
 
+import importlib.util
+
 from vision_jax.data.batching import Batch
 from vision_jax.data.digit_scenes import digit_scenes_source
 from vision_jax.data.digits import digits_source
@@ -18,7 +20,7 @@ def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int
   if config.name in BUNDLED:
     return BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                 process_index, process_count)
-  from vision_jax.data.tfds_source import TfdsSource
+  from vision_jax.data.tfds_source import TfdsSource  # deferred: TensorFlow only for TFDS data
   return TfdsSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
 
 
@@ -32,13 +34,12 @@ def build_detection_source(config, global_batch_size: int, eval_batch_size: int,
   if config.name in DETECTION_BUNDLED:
     return DETECTION_BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                           process_index, process_count)
-  from vision_jax.data.tfds_detection import TfdsDetectionSource
+  from vision_jax.data.tfds_detection import TfdsDetectionSource  # deferred: TensorFlow
   return TfdsDetectionSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
 
 
 def hide_gpus_from_tensorflow() -> None:
   """Hides accelerators from TensorFlow when it is installed (the GPU machine may lack it)."""
-  import importlib.util
   if importlib.util.find_spec('tensorflow') is not None:
-    from vision_jax.data.tfds_source import hide_gpus_from_tensorflow as hide
+    from vision_jax.data.tfds_source import hide_gpus_from_tensorflow as hide  # deferred: TensorFlow
     hide()

@@ -3,14 +3,16 @@ few-shot, resize and channel helpers they share."""
 
 from typing import Callable, Iterator
 
+import jax
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
+from vision_jax.errors import UserError
 
 
 def resize_images(images: np.ndarray, size: int) -> np.ndarray:
   """Bilinear resize of NHWC float images to size x size (half-pixel centres, like tf.image)."""
-  import jax
   n, _, _, c = images.shape
   return np.asarray(jax.image.resize(images, (n, size, size, c), 'bilinear'))
 
@@ -24,7 +26,6 @@ def few_shot_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarra
 
 def stratified_split(labels: np.ndarray, num_test: int) -> dict[str, np.ndarray]:
   """A fixed (seed 0), class-stratified train/test split: sorted indices per split."""
-  from sklearn.model_selection import train_test_split
   train, test = train_test_split(np.arange(len(labels)), test_size=num_test, stratify=labels, random_state=0)
   return {'train': np.sort(train), 'test': np.sort(test)}
 
@@ -38,7 +39,6 @@ def select_split(name: str, images: np.ndarray, labels: np.ndarray, split: str, 
   channels=3 repeats grey images for RGB-pretrained backbones.
   """
   if split not in ('train', 'test'):
-    from vision_jax.errors import UserError
     raise UserError(f"unknown {name} split {split!r}; choose one of: train, test")
   idx = stratified_split(labels, num_test)[split]
   if per_class:
@@ -87,6 +87,10 @@ class ArraySource:
   def _normalise(self, images: np.ndarray) -> np.ndarray:
     return ((images - self.mean) / self.std).astype(np.float32)
 
+  def split_images(self, split: str) -> np.ndarray:
+    """Every normalised image of the 'train' or 'test' split (reference statistics of real data)."""
+    return self._normalise(self.train_images if split == 'train' else self.test_images)
+
   def global_train_batch(self, step: int) -> Batch:
     """The global batch for `step`: epoch-wise permutations seeded by (seed, epoch)."""
     n, b = len(self.train_labels), self.global_batch_size
@@ -100,7 +104,6 @@ class ArraySource:
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """This process's share of each global train batch, from `start_step` on, forever."""
     if self.global_batch_size > len(self.train_labels):
-      from vision_jax.errors import UserError
       raise UserError(f'batch_size {self.global_batch_size} exceeds the '
                       f'{len(self.train_labels)} training examples')
     step = start_step

@@ -12,9 +12,11 @@ import functools
 from typing import Iterator
 
 import numpy as np
+from scipy.ndimage import zoom
 
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
 from vision_jax.data.digits import load_digits_split
+from vision_jax.detection.boxes import pairwise_iou
 
 IMAGE_SIZE = 128
 MAX_DIGITS = 6
@@ -24,7 +26,6 @@ SPLIT_SEEDS = {'train': 1, 'test': 2}
 
 def glyph(image: np.ndarray, size: int) -> np.ndarray:
   """An 8x8 digit (values in [0, 1]) bilinearly scaled to size x size."""
-  from scipy.ndimage import zoom
   return np.clip(zoom(image, size / 8.0, order=1), 0.0, 1.0)[:size, :size]
 
 
@@ -37,12 +38,6 @@ def background(rng: np.random.Generator, size: int) -> np.ndarray:
     texture += np.sin(2 * np.pi * (fy * y + fx * x) + phase)
   texture = 0.15 + 0.12 * texture / 3 * rng.uniform(0.5, 1.5)
   return np.clip(texture + rng.normal(0, rng.uniform(0.02, 0.08), (size, size)), 0, 0.55)
-
-
-def _iou(a, b) -> float:
-  tl, br = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
-  inter = np.prod(np.maximum(br - tl, 0))
-  return inter / (np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter)
 
 
 def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 12,
@@ -60,7 +55,7 @@ def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 
       g = glyph(digits[which, :, :, 0], s) * rng.uniform(0.7, 1.0)
       rows, cols = np.flatnonzero(g.max(1) > 0.1), np.flatnonzero(g.max(0) > 0.1)
       box = np.array([top + rows[0], left + cols[0], top + rows[-1] + 1, left + cols[-1] + 1], np.float64)
-      if all(_iou(box, other) <= 0.2 for other in boxes):
+      if not boxes or pairwise_iou(box[None], np.asarray(boxes)).max() <= 0.2:
         image[top:top + s, left:left + s] = np.maximum(image[top:top + s, left:left + s], g)
         boxes.append(box)
         classes.append(int(labels[which]))

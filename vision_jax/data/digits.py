@@ -8,6 +8,7 @@ resumed run sees exactly the batches an uninterrupted one would.
 import functools
 
 import numpy as np
+from sklearn.datasets import load_digits
 
 from vision_jax.data.arrays import array_source, select_split
 
@@ -18,7 +19,6 @@ NUM_TEST = 360
 def load_digits_split(split: str, image_size: int = 8, channels: int = 1, per_class: int = 0,
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'; see select_split."""
-  from sklearn.datasets import load_digits
   data = load_digits()
   return select_split('digits', data.images[..., None] / 16.0, data.target, split, NUM_TEST,
                       image_size, channels, per_class, seed)

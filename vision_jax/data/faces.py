@@ -4,6 +4,7 @@ the Wild) and 100 non-face patches; class 0 = non-face, 1 = face. Fixed stratifi
 import functools
 
 import numpy as np
+from skimage.data import lfw_subset
 
 from vision_jax.data.arrays import array_source, select_split
 
@@ -15,7 +16,6 @@ CLASS_NAMES = ('non-face', 'face')
 def load_faces_split(split: str, image_size: int = 25, channels: int = 1, per_class: int = 0,
                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   """(images NHWC float32 in [0, 1], labels int32) for split 'train' or 'test'; see select_split."""
-  from skimage.data import lfw_subset
   images = lfw_subset()  # faces first, then non-faces
   labels = (np.arange(len(images)) < len(images) // 2).astype(np.int32)
   return select_split('lfw_faces', images[..., None], labels, split, NUM_TEST, image_size, channels,

@@ -1,6 +1,9 @@
 """Reading a single photo for prediction: a file path, or 'skimage:NAME' for scikit-image's bundled photos."""
 
+import jax
 import numpy as np
+import skimage.data
+from PIL import Image, UnidentifiedImageError
 
 from vision_jax.errors import UserError
 
@@ -13,10 +16,8 @@ def read_rgb(spec: str) -> np.ndarray:
     name = spec.split(':', 1)[1]
     if name not in BUNDLED_PHOTOS:
       raise UserError(f'unknown bundled photo {name!r}; choose one of: {", ".join(BUNDLED_PHOTOS)}')
-    from skimage import data
-    image = getattr(data, name)()
+    image = getattr(skimage.data, name)()
   else:
-    from PIL import Image, UnidentifiedImageError
     try:
       with Image.open(spec) as f:
         image = np.asarray(f.convert('RGB'))
@@ -35,7 +36,6 @@ def center_crop_resize(image: np.ndarray, size: int, crop_fraction: float, metho
   This is the TF EfficientNet/ResNet eval transform (crop fraction 224/256 = 0.875),
   resized without antialiasing as tf.image.resize does by default.
   """
-  import jax
   h, w = image.shape[:2]
   crop = max(1, int(round(crop_fraction * min(h, w))))
   top, left = (h - crop) // 2, (w - crop) // 2

@@ -12,8 +12,11 @@ from typing import Iterator
 
 import ml_collections
 import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
 from absl import logging
 
+from vision_jax.data import box_augment as A
 from vision_jax.data.batching import Batch, padded_batches
 from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
@@ -28,7 +31,6 @@ COCO_CATEGORY_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 
 
 def _flags(objects):
   """Per-box 'difficult' flags: VOC's is_difficult, COCO's is_crowd, else none."""
-  import tensorflow as tf
   for key in ('is_difficult', 'is_crowd'):
     if key in objects:
       return tf.cast(objects[key], tf.bool)
@@ -38,7 +40,6 @@ def _flags(objects):
 def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
   """Fixed-size ground truth: the valid boxes first, largest first when there are too many;
   returns (boxes, labels, valid, difficult, number of valid boxes dropped)."""
-  import tensorflow as tf
   area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
   order = tf.argsort(tf.where(valid, area, -1.0), direction='DESCENDING')
   boxes, labels, valid, difficult = [tf.gather(t, order) for t in (boxes, labels, valid, difficult)]
@@ -59,8 +60,6 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
 def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
   """(index, common example) -> a padded SSD training example: photometric distortion, expand,
   min-IoU crop, resize, flip (config.augment 'ssd'; 'flip' or 'none' do less), normalised."""
-  import tensorflow as tf
-  from vision_jax.data import box_augment as A
   size, augment = config.image_size, config.get('augment', 'ssd')
 
   def fn(index, ex):
@@ -88,7 +87,6 @@ class TfdsDetectionSource:
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
-    import tensorflow_datasets as tfds
     hide_gpus_from_tensorflow()
     self.config, self.seed = config, seed
     self.builder = _builder(config)
@@ -113,7 +111,6 @@ class TfdsDetectionSource:
     self._warned = False
 
   def _train_dataset(self):
-    import tensorflow_datasets as tfds
     parts = []
     for name, split in self.train_sources:
       builder = self.builder if name == self.config.name else _builder(
@@ -127,7 +124,6 @@ class TfdsDetectionSource:
 
   def _common(self, example):
     """The fields every source keeps, in one structure (so VOC 2007 and 2012 concatenate)."""
-    import tensorflow as tf
     objects = example['objects']
     shape = tf.shape(example['image'])
     boxes, labels, flags = objects['bbox'], tf.cast(objects['label'], tf.int32), _flags(objects)
@@ -140,8 +136,6 @@ class TfdsDetectionSource:
     return ssd_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes)
 
   def _eval_fn(self, example):
-    import tensorflow as tf
-    from vision_jax.data import box_augment as A
     ex = self._common(example)
     image = tf.image.resize(tf.cast(ex['image'], tf.float32) / 255.0, (self.config.image_size,) * 2)
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
@@ -164,16 +158,12 @@ class TfdsDetectionSource:
       yield batch
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
     ds = self._train_dataset().repeat().enumerate().skip(start_step * self.local_batch_size)
     ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
 
   def eval_batches(self) -> Iterator[Batch]:
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
     ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
     ds = ds.map(self._eval_fn, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)

@@ -9,21 +9,23 @@ exactly where the checkpoint left off. Eval: this process's shard, padded and ma
 import os
 from typing import Iterator
 
+from jax.experimental import multihost_utils
 import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
 
+from vision_jax.data import augment as aug
 from vision_jax.data.batching import Batch, padded_batches
 from vision_jax.errors import UserError
 
 
 def hide_gpus_from_tensorflow() -> None:
   """Keeps tf.data on the host: TF must never take accelerator memory from JAX."""
-  import tensorflow as tf
   tf.config.set_visible_devices([], 'GPU')
 
 
 def _load_split(builder, split, shuffle: bool, seed: int):
   """builder.as_dataset, turning 'not prepared' into one actionable line."""
-  import tensorflow_datasets as tfds
   try:
     return builder.as_dataset(split=split, shuffle_files=shuffle,
                               read_config=tfds.ReadConfig(shuffle_seed=seed, try_autocache=False))
@@ -37,7 +39,6 @@ def _load_split(builder, split, shuffle: bool, seed: int):
 
 
 def _builder(config):
-  import tensorflow_datasets as tfds
   try:
     return tfds.builder(config.name, data_dir=config.get('data_dir') or None)
   except tfds.core.registered.DatasetNotFoundError:
@@ -47,7 +48,6 @@ def _builder(config):
 
 def _resize(image, size: int):
   """Resizes to size x size unless the image already has that static size (or size is 0)."""
-  import tensorflow as tf
   if size and (image.shape[0] != size or image.shape[1] != size):
     return tf.image.resize(image, (size, size), antialias=True)
   return image
@@ -62,8 +62,6 @@ def _preprocess_fn(config, size: int, train: bool, seed: int):
   'resize' or 'center_crop' (shorter side to image_size / crop_fraction, central crop).
   dataset.label_key = '' reads unlabelled images (every label 0).
   """
-  import tensorflow as tf
-  from vision_jax.data import augment as aug
   augment = config.get('augment', 'none') if train else 'none'
   eval_preprocess = config.get('eval_preprocess', 'resize')
   pad = config.get('crop_padding', 4)
@@ -97,12 +95,10 @@ def eval_counts(builder, eval_split, seed: int, process_count: int) -> np.ndarra
     count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
   if process_count == 1:
     return np.array([count])
-  from jax.experimental import multihost_utils
   return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
 
 
 def _tf_options():
-  import tensorflow as tf
   options = tf.data.Options()
   options.deterministic = True
   options.threading.private_threadpool_size = max(1, os.cpu_count() or 1)
@@ -117,7 +113,6 @@ class TfdsSource:
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
-    import tensorflow_datasets as tfds
     hide_gpus_from_tensorflow()
     if config.get('augment', 'none') not in self.AUGMENTATIONS:
       raise UserError(f'unknown dataset.augment {config.augment!r}; choose one of: '
@@ -149,8 +144,6 @@ class TfdsSource:
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """Local train batches from global step `start_step` on, forever."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
     ds = _load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
     ds = ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed,
                     reshuffle_each_iteration=True).repeat()
@@ -162,8 +155,6 @@ class TfdsSource:
 
   def eval_batches(self) -> Iterator[Batch]:
     """Masked local eval batches; every process yields the same number of them."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
     ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).enumerate()
     preprocess = _preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)

@@ -5,6 +5,7 @@ any leading batch shape and are pure jnp, so they run inside jit and vmap.
 """
 
 import jax.numpy as jnp
+import numpy as np
 
 SSD_VARIANCES = (0.1, 0.1, 0.2, 0.2)
 
@@ -21,20 +22,29 @@ def center_to_corners(boxes: jnp.ndarray) -> jnp.ndarray:
   return jnp.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], axis=-1)
 
 
-def area(boxes: jnp.ndarray) -> jnp.ndarray:
-  """Area of corner boxes; degenerate boxes (max < min) have area 0."""
-  return jnp.maximum(boxes[..., 2] - boxes[..., 0], 0) * jnp.maximum(boxes[..., 3] - boxes[..., 1], 0)
+def _array_module(*arrays):
+  """numpy for numpy inputs (host code: data, VOC AP), jax.numpy otherwise (inside jit)."""
+  return np if all(isinstance(x, np.ndarray) for x in arrays) else jnp
 
 
-def pairwise_iou(a: jnp.ndarray, b: jnp.ndarray) -> jnp.ndarray:
+def area(boxes, pixel_offset: float = 0.0):
+  """Area of corner boxes; degenerate boxes (max < min) have area 0. pixel_offset=1 is the VOC
+  devkit's integer-pixel convention (a box from pixel 0 to 0 covers one pixel)."""
+  xp = _array_module(boxes)
+  return (xp.maximum(boxes[..., 2] - boxes[..., 0] + pixel_offset, 0)
+          * xp.maximum(boxes[..., 3] - boxes[..., 1] + pixel_offset, 0))
+
+
+def pairwise_iou(a, b, pixel_offset: float = 0.0):
   """IoU of every box in a (..., N, 4) with every box in b (..., M, 4): (..., N, M); 0 where the
-  union is empty."""
-  top_left = jnp.maximum(a[..., :, None, :2], b[..., None, :, :2])
-  bottom_right = jnp.minimum(a[..., :, None, 2:], b[..., None, :, 2:])
-  hw = jnp.maximum(bottom_right - top_left, 0)
+  union is empty. The one IoU of the project: numpy in, numpy out; jnp inside jit."""
+  xp = _array_module(a, b)
+  top_left = xp.maximum(a[..., :, None, :2], b[..., None, :, :2])
+  bottom_right = xp.minimum(a[..., :, None, 2:], b[..., None, :, 2:])
+  hw = xp.maximum(bottom_right - top_left + pixel_offset, 0)
   intersection = hw[..., 0] * hw[..., 1]
-  union = area(a)[..., :, None] + area(b)[..., None, :] - intersection
-  return jnp.where(union > 0, intersection / jnp.where(union > 0, union, 1), 0.0)
+  union = area(a, pixel_offset)[..., :, None] + area(b, pixel_offset)[..., None, :] - intersection
+  return xp.where(union > 0, intersection / xp.where(union > 0, union, 1), 0.0)
 
 
 def encode(boxes: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:

@@ -50,12 +50,18 @@ SSD512_COCO = DefaultBoxSpec(512, (64, 32, 16, 8, 4, 2, 1),
                              aspect_ratios=SSD512_RATIOS, steps=(8, 16, 32, 64, 128, 256, 512))
 
 
+# SSDLite (Sandler et al. 2018) at 320 px on EfficientNet-Lite0: chained sizes, centres at input / map.
+SSDLITE320 = DefaultBoxSpec(320, (20, 10, 5, 3, 2, 1), **chained((32, 64, 118, 172, 226, 280, 336)),
+                            aspect_ratios=SSD300_RATIOS)
+
+
 def spec_from_config(config, image_size: int, feature_maps: Sequence[int]) -> DefaultBoxSpec:
-  """A spec from config {sizes (chained, pixels), aspect_ratios, steps (optional), clip}, the input
-  size and the model's feature map sizes, so any input size and pyramid gets its boxes."""
+  """A spec from config {min_sizes, max_sizes (pixels), aspect_ratios, steps (optional), clip}, the
+  input size and the model's feature map sizes, so any input size and pyramid gets its boxes."""
   steps = tuple(float(s) for s in config.get('steps') or ()) or None
   return DefaultBoxSpec(int(image_size), tuple(int(f) for f in feature_maps),
-                        **chained([float(s) for s in config.sizes]),
+                        min_sizes=tuple(float(s) for s in config.min_sizes),
+                        max_sizes=tuple(float(s) for s in config.max_sizes),
                         aspect_ratios=tuple(tuple(float(r) for r in ratios) for ratios in config.aspect_ratios),
                         steps=steps, clip=bool(config.get('clip', True)))
 

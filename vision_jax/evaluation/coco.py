@@ -10,17 +10,17 @@ import numpy as np
 STAT_NAMES = ('coco_AP', 'coco_AP50', 'coco_AP75', 'coco_APs', 'coco_APm', 'coco_APl')
 
 
-def to_xywh(box: np.ndarray, height: float, width: float) -> list[float]:
-  """Normalised [ymin, xmin, ymax, xmax] -> COCO pixel [x, y, w, h]."""
+def to_xywh(box: np.ndarray) -> list[float]:
+  """Pixel [ymin, xmin, ymax, xmax] -> COCO's pixel [x, y, w, h]."""
   ymin, xmin, ymax, xmax = (float(v) for v in box)
-  return [xmin * width, ymin * height, (xmax - xmin) * width, (ymax - ymin) * height]
+  return [xmin, ymin, xmax - xmin, ymax - ymin]
 
 
 def coco_metrics(images: list[dict], ground_truth: list[dict], detections: list[dict],
                  category_ids: list[int]) -> dict:
   """images: [{'id', 'height', 'width'}]; ground_truth: [{'image_id', 'category_id', 'bbox' (xywh px),
   'iscrowd'}]; detections: [{'image_id', 'category_id', 'bbox', 'score'}]. Returns STAT_NAMES -> value."""
-  from pycocotools.coco import COCO
+  from pycocotools.coco import COCO  # deferred: pycocotools only for COCO metrics
   from pycocotools.cocoeval import COCOeval
   annotations = [{**g, 'id': i + 1, 'area': g['bbox'][2] * g['bbox'][3]} for i, g in enumerate(ground_truth)]
   gt = COCO()

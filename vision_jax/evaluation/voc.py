@@ -10,14 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-
-def iou_with(box: np.ndarray, others: np.ndarray, pixel_offset: float = 0.0) -> np.ndarray:
-  tl, br = np.maximum(box[:2], others[:, :2]), np.minimum(box[2:], others[:, 2:])
-  hw = np.maximum(br - tl + pixel_offset, 0.0)
-  inter = hw[:, 0] * hw[:, 1]
-  def area(b):
-    return (b[..., 2] - b[..., 0] + pixel_offset) * (b[..., 3] - b[..., 1] + pixel_offset)
-  return inter / np.maximum(area(box) + area(others) - inter, 1e-12)
+from vision_jax.detection.boxes import pairwise_iou
 
 
 def average_precision(recall: np.ndarray, precision: np.ndarray, use_07_metric: bool) -> float:
@@ -46,7 +39,7 @@ def class_ap(detections: Sequence[tuple], ground_truth: dict, iou_threshold: flo
     if len(boxes) == 0:
       fp[i] = 1
       continue
-    overlaps = iou_with(np.asarray(box, np.float64), np.asarray(boxes, np.float64), pixel_offset)
+    overlaps = pairwise_iou(np.asarray(box, np.float64)[None], np.asarray(boxes, np.float64), pixel_offset)[0]
     best = int(np.argmax(overlaps))
     if overlaps[best] < iou_threshold:
       fp[i] = 1

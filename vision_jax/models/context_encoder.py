@@ -1,6 +1,6 @@
 """Context-encoder generator (Pathak et al. 2016) for 32x32 inpainting: a strided-conv encoder of
 the masked image and its mask, a bottleneck, and a transposed-conv decoder back to the full image
-(tanh). Train it with gan/masks.masked_l2 plus an adversarial loss from a DCGAN discriminator."""
+(tanh). Train it with generative/masks.masked_l2 plus an adversarial loss from a DCGAN discriminator."""
 
 from typing import Any, Sequence
 

@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.errors import UserError
 from vision_jax.models import layers
 
 INIT = nn.initializers.normal(0.02)
@@ -20,7 +21,6 @@ SUPPORTED_SIZES = (32, 64)
 
 def check_image_size(image_size: int) -> None:
   if image_size not in SUPPORTED_SIZES:
-    from vision_jax.errors import UserError
     raise UserError(f'DCGAN supports image sizes {SUPPORTED_SIZES}, got {image_size}')
 
 

@@ -4,6 +4,7 @@ import functools
 from typing import Any
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -99,11 +100,9 @@ class DepthwiseConv(nn.Module):
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
     impl = self.impl
     if impl == 'auto':
-      import jax
       impl = 'shifts' if jax.default_backend() == 'cpu' else 'conv'
     if impl == 'shifts':
       return depthwise_by_shifts(x, kernel, self.strides)
-    import jax
     return jax.lax.conv_general_dilated(x, kernel, (self.strides, self.strides), 'SAME',
                                         dimension_numbers=('NHWC', 'HWIO', 'NHWC'),
                                         feature_group_count=channels)
@@ -146,7 +145,6 @@ def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding):
   through a slow generic loop: a DCGAN 256->128 layer at batch 64 took 7.6 s forward+backward on
   2 cores, 0.37 s in this form, whose forward and backward are plain convolutions (forward alone:
   194 ms -> 109 ms)."""
-  import jax
   batch, height, width, _ = x.shape
   kh, kw, _, cout = kernel.shape
   pads = [conv_transpose_padding(k, s, p) for k, s, p in
@@ -187,7 +185,6 @@ class ConvTranspose(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    import jax
     kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features), jnp.float32)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
     impl = self.impl

@@ -1,165 +1,68 @@
-"""Object detection with SSD (config.task == 'detection').
+"""Object detection (config.task == 'detection') with any registered detector family
+(config.detector: 'ssd'; see vision_jax/detectors/base.py for the contract).
 
-train_step matches padded ground truth to the default boxes inside the jitted step and
-minimises the MultiBox loss; eval_step decodes and runs per-class NMS on the devices, and the
-host computes VOC AP from every test image's detections (metrics `mAP50`, all-point, and
-`mAP50_voc07`). With config.predict_image set, the run instead loads WORKDIR's checkpoint and
-writes WORKDIR/detections.json and an annotated PNG for that image.
+Training minimises the family's loss; config.evals names the evaluators (by default VOC AP every
+config.eval_every_steps, COCO metrics for COCO data, and prediction pictures at the end). With
+config.predict_image set, the run instead loads WORKDIR's checkpoint and writes
+WORKDIR/detections.json and an annotated PNG for that image, boxes in its own pixels.
 """
 
 import functools
-from typing import Any
+import json
+import os
 
 import flax
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
+from absl import logging
 
 from vision_jax import models
 from vision_jax.data import build_detection_source
-from vision_jax.detection.default_boxes import default_boxes, spec_from_config
-from vision_jax.detection.loss import multibox_loss
-from vision_jax.detection.matching import batch_match
-from vision_jax.detection.nms import postprocess
+from vision_jax.data.images import read_rgb
+from vision_jax.detectors import build_detector
+from vision_jax.detectors.base import Detector, resize_scale, to_image_pixels
 from vision_jax.errors import UserError
-from vision_jax.evaluation.voc import voc_map
-from vision_jax.tasks.classification import apply_for_training, create_train_state, optimizer_from_config
+from vision_jax.evaluation import detection as detection_evals
+from vision_jax.evaluation.evaluators import build_evaluators
+from vision_jax.evaluation.pictures import save_detection_grid
+from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
-from vision_jax.train.loop import Task, train_and_evaluate
-from vision_jax.train.state import TrainState
+from vision_jax.train.loop import Method, train_and_evaluate
+from vision_jax.train.optimizers import optimizer_from_config
+from vision_jax.train.state import TrainState, create_train_state, place_like
+from vision_jax.train.steps import apply_for_training
+from vision_jax.weights.pretrained import load_pretrained
+from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint
 
 Batch = dict[str, jax.Array]
 
-# SSD backbone -> the zoo classifier whose pretrained weights it reuses.
-BACKBONE_CLASSIFIERS = {'vgg16': 'vgg16', 'resnet18': 'resnet18', 'resnet34': 'resnet34',
-                        'resnet50': 'resnet50', 'efficientnet_lite0': 'efficientnet_lite0'}
 
-
-def make_train_step(model: nn.Module, priors: jnp.ndarray, learning_rate_fn: optax.Schedule,
-                    match_threshold: float = 0.5, neg_pos_ratio: float = 3.0, freeze: str = ''):
-  """Returns the pure train_step(state, batch, rng) -> (state, metrics)."""
+def make_train_step(detector: Detector, learning_rate_fn: optax.Schedule, freeze: str = ''):
+  """Returns the pure train_step(state, batch, rng) -> (state, metrics): the detector's loss."""
 
   def loss_fn(params, batch_stats, batch: Batch, rng: jax.Array):
-    ((loc, logits), _), batch_stats = apply_for_training(model, params, batch_stats, batch['image'], rng, freeze)
-    loc_targets, cls_targets = batch_match(batch['boxes'], batch['labels'], batch['box_valid'], priors,
-                                           match_threshold)
-    losses = multibox_loss(loc, logits, loc_targets, cls_targets, neg_pos_ratio)
-    return losses['loss'], (losses, batch_stats)
+    outputs, batch_stats = apply_for_training(detector.model, params, batch_stats, batch['image'], rng, freeze,
+                                              **detector.model_kwargs(batch))
+    loss, metrics = detector.loss(outputs, batch, jax.random.fold_in(rng, 1))
+    return loss, (metrics, batch_stats)
 
   def train_step(state: TrainState, batch: Batch, rng: jax.Array):
     rng = jax.random.fold_in(rng, state.step)
-    (_, (losses, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+    (_, (metrics, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         state.params, state.batch_stats, batch, rng)
     new_state = state.apply_gradients(grads=grads, batch_stats=batch_stats)
-    metrics = {**losses, 'num_positive': losses['num_positive'].astype(jnp.float32),
-               'grad_norm': optax.global_norm(grads), 'learning_rate': learning_rate_fn(state.step)}
-    return new_state, metrics
+    return new_state, {**metrics, 'grad_norm': optax.global_norm(grads), 'learning_rate': learning_rate_fn(state.step)}
 
   return train_step
 
 
-def make_eval_step(model: nn.Module, priors: jnp.ndarray, nms_config):
-  """Returns eval_step(state, batch) -> the batch's detections, with its ground truth passed through."""
-
-  def eval_step(state: TrainState, batch: Batch):
-    (loc, logits), _ = model.apply(state.variables(), batch['image'], train=False)
-    detections = postprocess(loc, logits, priors, nms_config.score_threshold, nms_config.iou_threshold,
-                             nms_config.pre_nms_top_k, nms_config.max_detections)
-    passed = {k: batch[k] for k in ('image_id', 'image_hw') if k in batch}
-    return {**detections, **passed, 'gt_boxes': batch['boxes'], 'gt_labels': batch['labels'],
-            'gt_valid': batch['box_valid'], 'gt_difficult': batch.get('difficult', jnp.zeros_like(batch['box_valid'])),
-            'mask': batch['mask']}
-
-  return eval_step
-
-
-def detection_lists(outputs: list[dict]) -> tuple[list, list]:
-  """Host-side (detections, ground truth) lists for voc_map from the collected eval outputs."""
-  detections, ground_truth, image = [], [], 0
-  for out in outputs:
-    for i in range(len(out['mask'])):
-      if not out['mask'][i]:
-        continue
-      for box, label, score, valid in zip(out['boxes'][i], out['labels'][i], out['scores'][i], out['valid'][i]):
-        if valid:
-          detections.append((image, int(label), float(score), box))
-      for box, label, valid, difficult in zip(out['gt_boxes'][i], out['gt_labels'][i], out['gt_valid'][i],
-                                              out['gt_difficult'][i]):
-        if valid:
-          ground_truth.append((image, int(label), box, bool(difficult)))
-      image += 1
-  return detections, ground_truth
-
-
-def coco_lists(outputs: list[dict], category_ids) -> tuple[list, list, list]:
-  """(images, ground truth, detections) in COCO's format (pixel xywh, COCO category ids)."""
-  from vision_jax.evaluation.coco import to_xywh
-  images, ground_truth, detections = [], [], []
-  for out in outputs:
-    for i in np.flatnonzero(out['mask']):
-      image_id, (height, width) = int(out['image_id'][i]), out['image_hw'][i]
-      images.append({'id': image_id, 'height': int(height), 'width': int(width)})
-      for box, label, valid, crowd in zip(out['gt_boxes'][i], out['gt_labels'][i], out['gt_valid'][i],
-                                          out['gt_difficult'][i]):
-        if valid:
-          ground_truth.append({'image_id': image_id, 'category_id': category_ids[int(label)],
-                               'bbox': to_xywh(box, height, width), 'iscrowd': int(crowd)})
-      for box, label, score, valid in zip(out['boxes'][i], out['labels'][i], out['scores'][i], out['valid'][i]):
-        if valid:
-          detections.append({'image_id': image_id, 'category_id': category_ids[int(label)],
-                             'bbox': to_xywh(box, height, width), 'score': float(score)})
-  return images, ground_truth, detections
-
-
-def summarise_eval(outputs: list[dict], num_classes: int, coco_category_ids=None) -> dict:
-  """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics."""
-  detections, ground_truth = detection_lists(outputs)
-  num_images = int(sum(np.sum(out['mask']) for out in outputs))
-  metrics = {'mAP50': voc_map(detections, ground_truth, num_classes)['mAP'],
-             'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
-             'num_examples': float(num_images)}
-  if coco_category_ids is not None:
-    from vision_jax.evaluation.coco import coco_metrics
-    metrics.update(coco_metrics(*coco_lists(outputs, coco_category_ids), list(coco_category_ids)))
-  return metrics
-
-
-def default_box_spec(config, model_config, num_classes: int, image_shape: tuple[int, ...]):
-  """The default-box spec for the model's actual feature maps at this input size."""
-  probe = models.build_model(model_config, num_classes)
-  _, features = jax.eval_shape(lambda x: probe.init_with_output(jax.random.PRNGKey(0), x)[0],
-                               jnp.zeros((1, *image_shape)))
-  maps = [features[f'source{k}'].shape[1] for k in range(len(features))]
-  try:
-    return spec_from_config(config.default_boxes, image_shape[0], maps)
-  except ValueError as e:
-    raise UserError(f'config.default_boxes does not fit {model_config.name}: {e}') from None
-
-
-def build_model(config, num_classes: int, image_shape: tuple[int, ...]) -> tuple[nn.Module, jnp.ndarray]:
-  """The detector with as many boxes per location as config.default_boxes asks, and its priors."""
-  ratios = config.default_boxes.aspect_ratios
-  model_config = config.model.copy_and_resolve_references()
-  with model_config.unlocked():
-    model_config.boxes_per_location = tuple(2 + 2 * len(r) for r in ratios)
-  spec = default_box_spec(config, model_config, num_classes, image_shape)
-  return models.build_model(model_config, num_classes), jnp.asarray(default_boxes(spec))
-
-
-def initialize_backbone(state: TrainState, init_from: str, backbone: str, image_shape) -> TrainState:
+def initialize_backbone(state: TrainState, init_from: str, classifier: str, image_shape) -> TrainState:
   """Copies a zoo classifier's pretrained weights (named, file or checkpoint) into params['backbone']
-  (and its BatchNorm statistics); SSD's own layers (conv6, conv7, L2Norm, extras, heads) stay fresh."""
-  from absl import logging
-  from vision_jax.weights.pretrained import load_pretrained
-  if backbone not in BACKBONE_CLASSIFIERS:
-    raise UserError(f'init_from needs a pretrained backbone; {backbone!r} has none (choose one of: '
-                    f'{", ".join(BACKBONE_CLASSIFIERS)})')
-  name = BACKBONE_CLASSIFIERS[backbone]
-  import ml_collections
-  classifier = models.build_model(ml_collections.ConfigDict({'name': name}), 1000)
-  loaded = load_pretrained(init_from, name, classifier, image_shape, skip_head=models.head_name(name))
+  (and its BatchNorm statistics); the detector's own layers stay fresh."""
+  model = models.build_model(ml_collections.ConfigDict({'name': classifier}), 1000)
+  loaded = load_pretrained(init_from, classifier, model, image_shape, skip_head=models.head_name(classifier))
   variables = jax.device_get(state.variables())
   copied = []
   for collection in ('params', 'batch_stats'):
@@ -173,52 +76,79 @@ def initialize_backbone(state: TrainState, init_from: str, backbone: str, image_
         copied.append('/'.join(path))
     variables[collection] = {**variables[collection], 'backbone': flax.traverse_util.unflatten_dict(target)}
   if not copied:
-    raise UserError(f'init_from {init_from} has no weights for the {backbone} backbone')
+    raise UserError(f'init_from {init_from} has no weights for the {classifier} backbone')
   logging.info('initialised %d backbone tensors from %s', len(copied), init_from)
-  placed = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), variables, state.variables())
-  return state.replace(params=placed['params'], batch_stats=placed.get('batch_stats'))
+  return place_like(variables, state)
 
 
-def coco_category_ids(source):
-  """COCO's category ids by label for a COCO source, else None."""
-  if not getattr(source, 'is_coco', False):
+def backbone_initializer(config, detector: Detector, image_shape):
+  """Method.initialize for config.init_from, or None."""
+  if not config.get('init_from'):
     return None
-  from vision_jax.data.tfds_detection import COCO_CATEGORY_IDS
-  return COCO_CATEGORY_IDS
+  if detector.backbone is None:
+    raise UserError(f'init_from needs a pretrained backbone; {config.model.name!r} has none')
+  return functools.partial(initialize_backbone, init_from=config.init_from, classifier=detector.backbone,
+                           image_shape=image_shape)
 
 
-def build_task(config) -> Task:
+def build_source(config, process_index: int = 0, process_count: int = 1):
+  return build_detection_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,
+                                process_index, process_count)
+
+
+def build(config, workdir: str) -> tuple[Method, list]:
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   lr_fn, tx = optimizer_from_config(config)
-  freeze = config.get('freeze', '')
   models.compute_dtype(config.model.get('dtype', 'float32'))
   models.MODELS.get(config.model.name)
-  source = build_detection_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,
-                                  jax.process_index(), jax.process_count())
+  source = build_source(config, jax.process_index(), jax.process_count())
   image_shape = tuple(source.image_shape)
-  model, priors = build_model(config, source.num_classes, image_shape)
-  initialize = None
-  if config.get('init_from'):
-    initialize = functools.partial(initialize_backbone, init_from=config.init_from,
-                                   backbone=config.model.get('backbone', model.backbone), image_shape=image_shape)
-  return Task(
-      create_state=functools.partial(create_train_state, model=model, tx=tx, image_shape=image_shape),
-      train_step=make_train_step(model, priors, lr_fn, config.matching.iou_threshold,
-                                 config.matching.neg_pos_ratio, freeze),
-      eval_step=make_eval_step(model, priors, config.nms),
-      summarise_eval=functools.partial(summarise_eval, num_classes=source.num_classes,
-                                       coco_category_ids=coco_category_ids(source)),
-      source=source, initialize=initialize, collect_eval=True, plot_keys=('loss', 'mAP50'))
+  detector = build_detector(config, source.num_classes, image_shape)
+  method = Method(
+      create_state=functools.partial(create_train_state, model=detector.model, tx=tx, image_shape=image_shape),
+      train_step=make_train_step(detector, lr_fn, config.get('freeze', '')),
+      train_batches=source.train_batches, initialize=backbone_initializer(config, detector, image_shape))
+  evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir})
+  return method, evaluators
 
 
-def run(config, workdir: str) -> Any:
-  """Entry point for config.task == 'detection': train and evaluate, or predict one image."""
+def model_input(image: np.ndarray, source) -> np.ndarray:
+  """An RGB image in [0, 255] resized to the detector's input as its data source does ('stretch', or
+  'letterbox': aspect kept, padded at the bottom right) and normalised like its training data."""
+  h, w, c = source.image_shape
+  sy, sx = resize_scale(image.shape[:2], (h, w), getattr(source, 'resize', 'stretch'))
+  size = (round(image.shape[0] * sy), round(image.shape[1] * sx))
+  x = np.asarray(jax.image.resize(image.astype(np.float32) / 255.0, (*size, image.shape[-1]), 'bilinear'))
+  x = (x.mean(-1, keepdims=True) if c == 1 else x)
+  x = (x - source.mean) / source.std
+  return np.pad(x, ((0, h - size[0]), (0, w - size[1]), (0, 0)))[None].astype(np.float32)
+
+
+def predict_image(config, workdir: str) -> None:
+  """Writes WORKDIR/detections.json and WORKDIR/detections.png for config.predict_image."""
+  step_dir = latest_checkpoint(workdir)
+  if step_dir is None:
+    raise UserError(f'no checkpoint in {workdir}: train there first (the same command without predict_image)')
+  image = read_rgb(config.predict_image)
+  source = build_source(config)
+  detector = build_detector(config, source.num_classes, tuple(source.image_shape))
+  detections = jax.device_get(detection_evals.inference_fn(detector)(variables_from_checkpoint(step_dir),
+                                                                     model_input(image, source)))
+  boxes = to_image_pixels(detections['boxes'][0], image.shape[:2], source.image_shape[:2],
+                          getattr(source, 'resize', 'stretch'))
+  records = detection_evals.records_of(detections, 0, boxes, source.class_names,
+                                       config.get('predict_score_threshold', 0.3))
+  with open(os.path.join(workdir, 'detections.json'), 'w') as f:
+    json.dump(records, f, indent=2)
+  save_detection_grid([image / 255.0], [records], os.path.join(workdir, 'detections.png'))
+  for r in records:
+    print(f"{r['label']} {r['score']:.3f} at {r['box']}")
+
+
+@TASKS.register('detection')
+def run(config, workdir: str):
+  """Train and evaluate, or predict one image."""
   if config.get('predict_image'):
-    from vision_jax.tasks.detection_predict import predict_image
     return predict_image(config, workdir)
-  result = train_and_evaluate(config, workdir, build_task(config))
-  if jax.process_index() == 0 and config.get('num_prediction_pictures', 0):
-    from vision_jax.tasks.detection_predict import draw_test_predictions
-    draw_test_predictions(config, workdir)
-  return result
+  return train_and_evaluate(config, workdir, *build(config, workdir)).final

@@ -14,6 +14,7 @@ import numpy as np
 from vision_jax import models
 from vision_jax.data.images import center_crop_resize, read_rgb
 from vision_jax.errors import UserError
+from vision_jax.tasks.registry import TASKS
 from vision_jax.weights.pretrained import load_pretrained
 
 CLASSES_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'weights', 'imagenet_classes.tsv')
@@ -38,6 +39,7 @@ def top_k(probs: np.ndarray, k: int) -> list[dict]:
   return [{'index': int(i), 'name': names[i], 'prob': float(probs[i])} for i in order]
 
 
+@TASKS.register('predict')
 def run(config, workdir: str):
   if not config.image:
     raise UserError('no image given: add --config.image=PATH (or skimage:chelsea)')

@@ -1,14 +1,15 @@
-"""The shared training loop every task runs: state, resume, steps, eval, checkpoints, metrics.
+"""The shared training loop every task runs: state, resume, steps, evaluators, checkpoints, metrics.
 
-A task supplies a `Task` (its state initialiser, pure train/eval steps, eval summary
-and data source); everything else (mesh, sharding, orbax resume, logging, plots,
-divergence handling) lives here once.
+A task hands the loop a `Method` (state initialiser, pure train step, its train batches) and the
+evaluators its config names; everything else (mesh, sharding, orbax resume, logging, plots,
+divergence handling) lives here once. The loop requires no particular metric keys: every train
+metric whose name contains 'loss', and `grad_norm`, is checked for non-finite values.
 """
 
 import dataclasses
 import os
 import tempfile
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
 import jax
 import numpy as np
@@ -19,35 +20,59 @@ from vision_jax.train import parallel
 from vision_jax.train.checkpoint import Checkpointer, abstract_like
 from vision_jax.train.metrics import MetricWriter, Progress, read_metrics, summary_line
 from vision_jax.train.plots import plot_curves
-from vision_jax.train.state import TrainState, from_checkpoint, to_checkpoint
+from vision_jax.train.state import from_checkpoint, to_checkpoint
 
 Batch = dict[str, jax.Array]
 Metrics = dict[str, jax.Array]
+State = Any
+
+
+class Evaluator(Protocol):
+  """An evaluation the loop runs on its own cadence (see vision_jax/evaluation/).
+
+  name         the metrics.jsonl split of its record; evaluators sharing a name share one record
+  every_steps  > 0: at each multiple of it and at the last step; 0: at the last step only
+  plot_keys    the metrics WORKDIR/plots/curves.png shows for it
+  __call__(state, step) -> metrics (host floats; may be empty, e.g. for pictures)
+  """
+  name: str
+  every_steps: int
+  plot_keys: tuple[str, ...]
+
+  def __call__(self, state: State, step: int) -> dict: ...
 
 
 @dataclasses.dataclass(frozen=True)
-class Task:
+class Method:
   """What a task plugs into the loop.
 
-  create_state(rng) -> TrainState                      pure; jitted once
-  train_step(state, batch, rng) -> (state, metrics)    pure; metrics are global means
-  eval_step(state, batch) -> sums                      pure; masked sums over the batch
-  summarise_eval(sums) -> metrics                      host side, from the summed eval dict
-  source                                               a vision_jax.data source
-  collect_eval: summarise_eval gets the list of every batch's host outputs instead of their
-                sum (detection: per-image detections for mAP)
-  after_eval(step, state)                              optional; main process, after each eval
-                                                       (GANs: the fixed-noise sample grid)
+  create_state(rng) -> state                          pure; jitted once, replicated
+  train_step(state, batch, rng) -> (state, metrics)   pure; metrics are global means
+  train_batches(start_step) -> iterator of this process's numpy batches, resumable
+  initialize(state) -> state                          optional; a fresh (not resumed) run only,
+                                                      e.g. pretrained weights
   """
-  create_state: Callable[[jax.Array], TrainState]
-  train_step: Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Metrics]]
-  eval_step: Callable[[TrainState, Batch], Metrics]
-  summarise_eval: Callable[[dict], dict]
-  source: Any
-  initialize: Optional[Callable[[TrainState], TrainState]] = None
-  collect_eval: bool = False
-  plot_keys: tuple[str, ...] = ('loss', 'accuracy')
-  after_eval: Optional[Callable[[int, TrainState], None]] = None
+  create_state: Callable[[jax.Array], State]
+  train_step: Callable[[State, Batch, jax.Array], tuple[State, Metrics]]
+  train_batches: Callable[[int], Iterator[dict]]
+  initialize: Optional[Callable[[State], State]] = None
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What a run ends with: the final state and the last record of each evaluator name."""
+  state: State
+  records: dict[str, dict]
+
+  @property
+  def final(self) -> Optional[dict]:
+    """The last records merged into one (the run's closing summary), or None without evaluators."""
+    if not self.records:
+      return None
+    merged = {}
+    for record in self.records.values():
+      merged.update(record)
+    return merged
 
 
 class TrainingDiverged(UserError):
@@ -71,13 +96,19 @@ def write_config(config, workdir: str) -> None:
     f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
 
 
+def loss_keys(metrics: dict) -> list[str]:
+  """The metrics a method reports as losses: every name containing 'loss'."""
+  return [k for k in metrics if 'loss' in k]
+
+
 def _mean_metrics(pending: list[Metrics]) -> dict:
   fetched = jax.device_get(pending)
   return {k: float(np.mean([m[k] for m in fetched])) for k in fetched[0]}
 
 
-def _check_finite(metrics: dict, step: int, last_good: Optional[int], workdir: str) -> None:
-  bad = [k for k in ('loss', 'grad_norm') if k in metrics and not np.isfinite(metrics[k])]
+def check_finite(metrics: dict, step: int, last_good: Optional[int], workdir: str) -> None:
+  """TrainingDiverged naming the non-finite losses (or grad_norm) and the checkpoint kept."""
+  bad = [k for k in loss_keys(metrics) + ['grad_norm'] if k in metrics and not np.isfinite(metrics[k])]
   if bad:
     kept = (f'the last good checkpoint is step {last_good} in {workdir}/checkpoints'
             if last_good is not None else 'no checkpoint was saved')
@@ -85,30 +116,45 @@ def _check_finite(metrics: dict, step: int, last_good: Optional[int], workdir: s
                            'Lower the learning rate or enable optimizer.grad_clip_norm')
 
 
-def evaluate(p_eval_step, state: TrainState, task: Task, mesh) -> dict:
-  """Runs eval_step over the whole eval split once and summarises the summed (or collected) outputs."""
-  totals, collected = None, []
-  for batch in parallel.prefetch_to_mesh(task.source.eval_batches(), mesh):
-    outputs = p_eval_step(state, batch)
-    if task.collect_eval:
-      collected.append(jax.device_get(outputs))
-    else:
-      totals = outputs if totals is None else jax.tree.map(lambda a, b: a + b, totals, outputs)
-  return task.summarise_eval(collected if task.collect_eval else jax.device_get(totals))
-
-
-def _is_due(step: int, every: int, last: int) -> bool:
+def is_due(step: int, every: int, last: int) -> bool:
   return step == last or (every > 0 and step % every == 0)
 
 
-def train_and_evaluate(config, workdir: str, task: Task) -> Optional[dict]:
-  """Trains `task` for config.num_train_steps, resuming from WORKDIR/checkpoints; returns the
-  final eval record."""
+def run_evaluators(evaluators: Sequence[Evaluator], state: State, step: int, writer: MetricWriter,
+                   due: Callable[[Evaluator], bool]) -> dict[str, dict]:
+  """Runs the due evaluators; writes one record per evaluator name that reported metrics."""
+  by_name: dict[str, dict] = {}
+  for evaluator in evaluators:
+    if due(evaluator):
+      by_name.setdefault(evaluator.name, {}).update(evaluator(state, step))
+  records = {}
+  for name, metrics in by_name.items():
+    if metrics:
+      records[name] = writer.write(step, name, metrics)
+      logging.info(summary_line(records[name], name))
+  return records
+
+
+def _stored_final_records(path: str, step: int) -> dict[str, dict]:
+  """The records at `step` a finished run wrote before (a relaunch of a finished workdir)."""
+  return {r['split']: r for r in read_metrics(path) if r['step'] == step and r['split'] != 'train'}
+
+
+def plot_keys(train_metrics: dict, evaluators: Sequence[Evaluator]) -> tuple[str, ...]:
+  """The curves worth a panel: the reported losses, then each evaluator's headline metrics."""
+  losses = ['loss'] if 'loss' in train_metrics else loss_keys(train_metrics)[:3]
+  keys = losses + [k for e in evaluators for k in e.plot_keys]
+  return tuple(dict.fromkeys(keys))
+
+
+def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequence[Evaluator] = ()) -> Outcome:
+  """Trains `method` for config.num_train_steps, resuming from WORKDIR/checkpoints, running each
+  evaluator on its cadence; returns the final state and the last records."""
   is_main = jax.process_index() == 0
   mesh = parallel.data_mesh()
   repl = parallel.replicated(mesh)
   init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
-  state = jax.jit(task.create_state, out_shardings=repl)(init_rng)
+  state = jax.jit(method.create_state, out_shardings=repl)(init_rng)
   train_rng = jax.device_put(train_rng, repl)
 
   ckpt = Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
@@ -119,51 +165,50 @@ def train_and_evaluate(config, workdir: str, task: Task) -> Optional[dict]:
     last_good = start_step
     state, train_rng = from_checkpoint(state, tree['state']), tree['rng']
     logging.info('resumed from %s/%d', ckpt.directory, start_step)
-  elif task.initialize is not None:
-    state = task.initialize(state)
+  elif method.initialize is not None:
+    state = method.initialize(state)
   if is_main:
     write_config(config, workdir)
 
   num_steps = config.num_train_steps
   writer = MetricWriter(workdir, start_step, enabled=is_main)
   progress = Progress(start_step, num_steps, config.batch_size)
-  p_train_step = jax.jit(task.train_step, in_shardings=(repl, parallel.batch_sharded(mesh), repl),
+  p_train_step = jax.jit(method.train_step, in_shardings=(repl, parallel.batch_sharded(mesh), repl),
                          out_shardings=(repl, repl), donate_argnums=(0,))
-  p_eval_step = jax.jit(task.eval_step, in_shardings=(repl, parallel.batch_sharded(mesh)),
-                        out_shardings=repl)
-  batches = parallel.prefetch_to_mesh(task.source.train_batches(start_step), mesh)
+  batches = parallel.prefetch_to_mesh(method.train_batches(start_step), mesh)
 
   pending: list[Metrics] = []
-  last_eval = None
+  records: dict[str, dict] = {}
+  train_metrics: dict = {}
   for step in range(start_step + 1, num_steps + 1):
     state, metrics = p_train_step(state, next(batches), train_rng)
     pending.append(metrics)
-    log_now = _is_due(step, config.log_every_steps, num_steps)
-    save_now = _is_due(step, config.checkpoint_every_steps, num_steps)
+    log_now = is_due(step, config.log_every_steps, num_steps)
+    save_now = is_due(step, config.checkpoint_every_steps, num_steps)
     if log_now or save_now:
       # Host sync only here: check divergence before anything is logged or saved.
       train_metrics = _mean_metrics(pending)
       pending.clear()
-      _check_finite(train_metrics, step, last_good, workdir)
+      check_finite(train_metrics, step, last_good, workdir)
       if log_now:
         rates = progress.update(step)
         writer.write(step, 'train', {**train_metrics, **rates})
-        logging.info(progress.line(step, rates, {'loss': train_metrics['loss']}))
-    if _is_due(step, config.eval_every_steps, num_steps):
-      last_eval = writer.write(step, 'eval', evaluate(p_eval_step, state, task, mesh))
-      logging.info(summary_line(last_eval, 'eval'))
-      if task.after_eval is not None and is_main:
-        task.after_eval(step, state)
+        shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}
+        logging.info(progress.line(step, rates, shown))
+    records.update(run_evaluators(evaluators, state, step, writer,
+                                  lambda e, s=step: is_due(s, e.every_steps, num_steps)))
     if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
                               force=step == num_steps):
       last_good = step
   ckpt.close()
 
-  if last_eval is None:
-    evals = [r for r in read_metrics(writer.path) if r['split'] == 'eval' and r['step'] == num_steps]
-    last_eval = evals[-1] if evals else writer.write(
-        num_steps, 'eval', evaluate(p_eval_step, state, task, mesh))
+  if start_step >= num_steps:  # a finished workdir relaunched: report what it stored
+    records = _stored_final_records(writer.path, num_steps)
+    missing = [e for e in evaluators if e.name not in records]
+    records.update(run_evaluators(missing, state, num_steps, writer, lambda e: True))
   writer.close()
   if is_main:
-    plot_curves(writer.path, os.path.join(workdir, 'plots', 'curves.png'), task.plot_keys)
-  return last_eval
+    stored_train = [r for r in read_metrics(writer.path) if r['split'] == 'train']
+    train_keys = stored_train[-1] if stored_train else train_metrics
+    plot_curves(writer.path, os.path.join(workdir, 'plots', 'curves.png'), plot_keys(train_keys, evaluators))
+  return Outcome(state, records)

@@ -8,12 +8,15 @@ so the file always describes one consistent run.
 """
 
 import datetime
+import importlib.util
 import json
 import os
 import time
 from typing import Optional
 
 from absl import logging
+
+from vision_jax.data import hide_gpus_from_tensorflow
 
 
 def read_metrics(path: str) -> list[dict]:
@@ -33,15 +36,13 @@ def _truncate_after(path: str, step: int) -> None:
 
 
 def _tensorboard_writer(logdir: str):
-  """A tf.summary writer when TensorFlow is installed, else None (the GPU machine lacks TF)."""
-  import importlib.util
+  """(tf.summary, a writer) when TensorFlow is installed, else None (the GPU machine lacks TF)."""
   if importlib.util.find_spec('tensorflow') is None or importlib.util.find_spec('tensorboard') is None:
     logging.warning('TensorFlow or TensorBoard is not installed: no TensorBoard events are written')
     return None
-  from vision_jax.data.tfds_source import hide_gpus_from_tensorflow
   hide_gpus_from_tensorflow()
-  import tensorflow as tf
-  return tf.summary.create_file_writer(logdir)
+  import tensorflow as tf  # deferred: TensorFlow is optional (the GPU machine has none)
+  return tf.summary, tf.summary.create_file_writer(logdir)
 
 
 class MetricWriter:
@@ -62,16 +63,16 @@ class MetricWriter:
     with open(self.path, 'a') as f:
       f.write(json.dumps(record) + '\n')
     if self._tb is not None:
-      import tensorflow as tf
-      with self._tb.as_default(step=int(step)):
+      summary, tb_writer = self._tb
+      with tb_writer.as_default(step=int(step)):
         for k, v in metrics.items():
-          tf.summary.scalar(f'{split}/{k}', float(v))
-      self._tb.flush()
+          summary.scalar(f'{split}/{k}', float(v))
+      tb_writer.flush()
     return record
 
   def close(self) -> None:
     if self._tb is not None:
-      self._tb.close()
+      self._tb[1].close()
 
 
 class Progress:

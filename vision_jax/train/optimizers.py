@@ -1,9 +1,12 @@
 """Optimizers and learning-rate schedules built from `config.optimizer` and `config.schedule`."""
 
+import functools
+
 import jax
 import optax
 
 from vision_jax.errors import UserError
+from vision_jax.weights.transfer import partitioned_optimizer, validate_regexes
 
 SCHEDULES = ('constant', 'piecewise', 'cosine')
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
@@ -59,3 +62,13 @@ def create_optimizer(optimizer, learning_rate_fn: optax.Schedule) -> optax.Gradi
     parts.append(optax.adam(learning_rate_fn, b1=optimizer.get('b1', 0.9), b2=optimizer.get('b2', 0.999),
                             eps=optimizer.get('eps', 1e-8)))
   return optax.chain(*parts)
+
+
+def optimizer_from_config(config) -> tuple[optax.Schedule, optax.GradientTransformation]:
+  """(learning-rate schedule, optimizer) of config.schedule/optimizer, with the config.freeze and
+  config.lr_multipliers parameter groups; their regexes are checked first."""
+  lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
+  freeze, lr_multipliers = config.get('freeze', ''), tuple(config.get('lr_multipliers', ()))
+  validate_regexes(freeze, lr_multipliers, config.get('freeze_batch_stats', ''))
+  tx = partitioned_optimizer(functools.partial(create_optimizer, config.optimizer), lr_fn, freeze, lr_multipliers)
+  return lr_fn, tx

@@ -1,8 +1,12 @@
-"""TrainState: step, params, BatchNorm statistics and optimizer state in one pytree."""
+"""TrainState: step, params, BatchNorm statistics and optimizer state in one pytree, and its creation."""
 
 from typing import Any
 
 import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
 from flax.training import train_state
 
 
@@ -24,3 +28,17 @@ def to_checkpoint(state: TrainState) -> dict:
 
 def from_checkpoint(template: TrainState, restored: dict) -> TrainState:
   return flax.serialization.from_state_dict(template, restored)
+
+
+def create_train_state(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformation,
+                       image_shape: tuple[int, ...]) -> TrainState:
+  """Initialises float32 parameters (and BatchNorm statistics, if any) of `model` from `rng`."""
+  variables = model.init({'params': rng, 'dropout': rng}, jnp.zeros((1, *image_shape), jnp.float32))
+  return TrainState.create(apply_fn=model.apply, params=variables['params'], tx=tx,
+                           batch_stats=variables.get('batch_stats'))
+
+
+def place_like(variables: dict, state: TrainState) -> TrainState:
+  """`state` with host `variables` ({'params', 'batch_stats'}) put on the devices its own live on."""
+  placed = jax.tree.map(lambda new, old: jax.device_put(new, old.sharding), variables, state.variables())
+  return state.replace(params=placed['params'], batch_stats=placed.get('batch_stats'))

@@ -6,6 +6,7 @@ OIHW -> HWIO, dense kernels transposed, BatchNorm statistics as is). Every missi
 extra or mis-shaped key is an error that names it.
 """
 
+import os
 from typing import Callable, Mapping, Optional
 
 import flax
@@ -67,11 +68,10 @@ def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Calla
 
 def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
   """A PyTorch state_dict as numpy arrays, loaded with weights_only=True: no pickled code runs."""
-  import os
   if not os.path.isfile(path):
     raise UserError(f'weights file {path} does not exist')
   try:
-    import torch
+    import torch  # deferred: PyTorch is optional (the pretrained extra)
   except ImportError:
     raise UserError('reading PyTorch weights needs torch: pip install -e ".[pretrained]"') from None
   try:

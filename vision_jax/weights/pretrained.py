@@ -10,6 +10,7 @@ import flax.linen as nn
 from vision_jax.errors import UserError
 from vision_jax.weights.efficientnet import lite0_imagenet_file, load_efficientnet_lite
 from vision_jax.weights.keras import load_keras_inception_v3, load_keras_resnet50, load_keras_vgg
+from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint
 from vision_jax.weights.torchvision import load_torchvision_inception, load_torchvision_resnet, load_torchvision_vgg
 
 # Named weights that ship with an installable package: name -> (model name, path getter).
@@ -65,7 +66,6 @@ def load_pretrained(init_from: str, model_name: str, model: nn.Module, image_sha
   """Flax variables ({'params', 'batch_stats'}) for `model` from `init_from`: one of our own
   checkpoints (a workdir or its checkpoints/ folder), a registered name, or a weights file.
   With skip_head, that module's leaves may be absent from the result (a head to re-initialise)."""
-  from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint
   if os.path.isdir(init_from):
     step_dir = latest_checkpoint(init_from)
     if step_dir is None:

@@ -14,6 +14,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 import optax
+import orbax.checkpoint as ocp
 
 from vision_jax.errors import UserError
 
@@ -92,7 +93,6 @@ def latest_checkpoint(path: str) -> Optional[str]:
 
 def variables_from_checkpoint(step_dir: str) -> dict:
   """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved."""
-  import orbax.checkpoint as ocp
   try:
     with ocp.CheckpointManager(os.path.dirname(step_dir), item_handlers=ocp.StandardCheckpointHandler()) as manager:
       tree = manager.restore(int(os.path.basename(step_dir)))

@@ -8,7 +8,7 @@ from scipy import linalg
 
 from vision_jax.errors import UserError
 from vision_jax.evaluation.frechet import frechet_distance_of_features, kernel_distance
-from vision_jax.gan import losses
+from vision_jax.generative import losses
 from vision_jax.models.dcgan import Discriminator, Generator
 
 

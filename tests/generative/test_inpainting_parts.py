@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vision_jax.gan import masks as M
+from vision_jax.generative import masks as M
 from vision_jax.models.context_encoder import ContextEncoder
 
 

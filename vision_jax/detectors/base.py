@@ -1,0 +1,57 @@
+"""The detector contract: what a detector family supplies to the detection task, the VOC/COCO
+evaluators, prediction pictures and the predict command, which never look inside it.
+
+Batches carry images (B, H, W, C) and padded ground truth: boxes (B, G, 4) [ymin, xmin, ymax,
+xmax] normalised to the model input, labels (B, G) 0-based, box_valid (B, G). Detections are
+fixed-size and padded: boxes (B, D, 4) in model-input pixels, scores (B, D), labels (B, D),
+valid (B, D).
+"""
+
+import dataclasses
+from typing import Any, Callable, Optional
+
+import flax.linen as nn
+import jax
+import numpy as np
+
+Batch = dict[str, jax.Array]
+Detections = dict[str, jax.Array]
+
+
+def no_model_kwargs(batch: Batch) -> dict:
+  return {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Detector:
+  """model(images, train) -> outputs (a pure flax module; the backbone under params['backbone']).
+  loss(outputs, batch, rng) -> (scalar loss, metrics): the family's own matching or sampling and
+      loss, from training-mode outputs and the padded ground truth; rng derives from the step.
+  postprocess(outputs) -> Detections in model-input pixels (decoding, NMS, fixed size).
+  backbone: the zoo classifier whose pretrained weights params['backbone'] takes (init_from).
+  model_kwargs(batch) -> extra training-mode inputs of the model (a two-stage detector's targets).
+  """
+  model: nn.Module
+  loss: Callable[[Any, Batch, jax.Array], tuple[jax.Array, dict]]
+  postprocess: Callable[[Any], Detections]
+  backbone: Optional[str] = None
+  model_kwargs: Callable[[Batch], dict] = no_model_kwargs
+
+
+RESIZE_MODES = ('stretch', 'letterbox')
+
+
+def resize_scale(image_hw, input_hw, resize: str = 'stretch') -> tuple[float, float]:
+  """(sy, sx): model-input pixels per image pixel. 'stretch' resizes each axis to the input size;
+  'letterbox' keeps the aspect ratio (one scale) with the image at the top left of a padded input."""
+  sy, sx = (float(i) / float(o) for i, o in zip(input_hw, image_hw))
+  if resize == 'letterbox':
+    sy = sx = min(sy, sx)
+  return sy, sx
+
+
+def to_image_pixels(boxes: np.ndarray, image_hw, input_hw, resize: str = 'stretch') -> np.ndarray:
+  """Boxes (N, 4) of one image in model-input pixels -> the original image's pixels, clipped."""
+  sy, sx = resize_scale(image_hw, input_hw, resize)
+  h, w = (float(v) for v in image_hw)
+  return np.clip(np.asarray(boxes, np.float64) / np.array([sy, sx, sy, sx]), 0.0, [h, w, h, w])

@@ -1,0 +1,121 @@
+"""Detection evaluators over the detector contract (vision_jax/detectors/base.py):
+
+'detection_ap': VOC AP at IoU 0.5 (`mAP50` all-point, `mAP50_voc07` 11-point) and, for a source
+    with COCO category ids, pycocotools' COCO metrics; boxes in original-image pixels.
+'detection_pictures': the first `num_images` test images with their detections, drawn to
+    WORKDIR/plots/predictions.png (spec.score_threshold, default config.predict_score_threshold).
+"""
+
+import os
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vision_jax.detectors.base import to_image_pixels
+from vision_jax.evaluation.coco import coco_metrics, to_xywh
+from vision_jax.evaluation.evaluators import EVALUATORS, PictureEvaluator, StepEvaluator, needs
+from vision_jax.evaluation.pictures import save_detection_grid
+from vision_jax.evaluation.voc import voc_map
+
+GT_KEYS = ('boxes', 'labels', 'box_valid')
+
+
+def make_eval_step(detector):
+  """eval_step(state, batch) -> the batch's padded detections, its ground truth passed through."""
+
+  def eval_step(state, batch):
+    outputs = detector.model.apply(state.variables(), batch['image'], train=False)
+    detections = detector.postprocess(outputs)
+    passed = {f'gt_{k}': batch[k] for k in GT_KEYS}
+    passed['gt_difficult'] = batch.get('difficult', jnp.zeros_like(batch['box_valid']))
+    count = batch['image'].shape[0]
+    input_hw = jnp.broadcast_to(jnp.asarray(batch['image'].shape[1:3]), (count, 2))
+    return {**detections, **passed, 'image_hw': batch.get('image_hw', input_hw),
+            'image_id': batch.get('image_id', jnp.zeros((count,), jnp.int32)), 'mask': batch['mask']}
+  return eval_step
+
+
+def per_image(outputs: list[dict], input_hw, resize: str):
+  """Yields (image index, image id, (h, w), detections [(label, score, box px)], ground truth
+  [(label, box px, difficult)]) for every real image of the collected eval outputs."""
+  index = 0
+  for out in outputs:
+    for i in np.flatnonzero(out['mask']):
+      hw = tuple(float(v) for v in out['image_hw'][i])
+      boxes = to_image_pixels(out['boxes'][i], hw, input_hw, resize)
+      detections = [(int(l), float(s), b) for b, l, s, v in
+                    zip(boxes, out['labels'][i], out['scores'][i], out['valid'][i]) if v]
+      gt_boxes = np.asarray(out['gt_boxes'][i], np.float64) * np.array(hw * 2)
+      truth = [(int(l), b, bool(d)) for b, l, v, d in
+               zip(gt_boxes, out['gt_labels'][i], out['gt_box_valid'][i], out['gt_difficult'][i]) if v]
+      yield index, int(out['image_id'][i]), hw, detections, truth
+      index += 1
+
+
+def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'stretch', category_ids=None) -> dict:
+  """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics."""
+  detections, ground_truth, images, coco_gt, coco_dets = [], [], [], [], []
+  for index, image_id, (h, w), dets, truth in per_image(outputs, input_hw, resize):
+    detections += [(index, label, score, box) for label, score, box in dets]
+    ground_truth += [(index, label, box, difficult) for label, box, difficult in truth]
+    if category_ids is not None:
+      images.append({'id': image_id, 'height': int(h), 'width': int(w)})
+      coco_gt += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
+                   'iscrowd': int(crowd)} for label, box, crowd in truth]
+      coco_dets += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
+                     'score': score} for label, score, box in dets]
+  num_images = int(sum(np.sum(out['mask']) for out in outputs))
+  metrics = {'mAP50': voc_map(detections, ground_truth, num_classes)['mAP'],
+             'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
+             'num_examples': float(num_images)}
+  if category_ids is not None:
+    metrics.update(coco_metrics(images, coco_gt, coco_dets, list(category_ids)))
+  return metrics
+
+
+@EVALUATORS.register('detection_ap')
+def ap_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
+  """Needs context['detector'] and context['source'] (num_classes, image_shape, eval_batches,
+  optional category_ids and resize)."""
+  detector, source = needs(context, 'detector', name), needs(context, 'source', name)
+
+  def summarise_source(outputs):
+    return summarise(outputs, source.num_classes, source.image_shape[:2], getattr(source, 'resize', 'stretch'),
+                     getattr(source, 'category_ids', None))
+  return StepEvaluator(name, every_steps, make_eval_step(detector), source.eval_batches, summarise_source,
+                       reduce='collect', plot_keys=tuple(spec.get('plot_keys', ('mAP50',))))
+
+
+def records_of(detections: dict, index: int, boxes_px: np.ndarray, class_names, min_score: float) -> list[dict]:
+  """[{'box': [ymin, xmin, ymax, xmax] px, 'label': name, 'score'}] of one image above min_score."""
+  return [{'box': [round(float(v), 1) for v in box], 'label': class_names[int(label)], 'score': round(float(score), 4)}
+          for box, label, score, valid in zip(boxes_px, detections['labels'][index], detections['scores'][index],
+                                              detections['valid'][index])
+          if valid and score >= min_score]
+
+
+def inference_fn(detector):
+  """predict(variables, images) -> padded detections in model-input pixels (jitted)."""
+  return jax.jit(lambda variables, images: detector.postprocess(detector.model.apply(variables, images, train=False)))
+
+
+@EVALUATORS.register('detection_pictures')
+def pictures_evaluator(name: str, spec, context: dict, every_steps: int) -> Optional[PictureEvaluator]:
+  """The first spec.num_images test images with detections above spec.score_threshold (0 images: off)."""
+  if not spec.get('num_images', 8):
+    return None
+  detector, source = needs(context, 'detector', name), needs(context, 'source', name)
+  workdir = needs(context, 'workdir', name)
+  predict = inference_fn(detector)
+
+  def draw(state, step):
+    images = next(iter(source.eval_batches()))['image'][:spec.get('num_images', 8)]
+    detections = jax.device_get(predict(state.variables(), images))
+    shown = np.clip(images * source.std + source.mean, 0, 1)
+    shown = [x[..., 0] if x.shape[-1] == 1 else x for x in shown]
+    records = [records_of(detections, i, detections['boxes'][i], source.class_names, spec.get('score_threshold', 0.3))
+               for i in range(len(shown))]
+    return save_detection_grid(shown, records, os.path.join(workdir, 'plots', 'predictions.png'))
+  return PictureEvaluator(name, every_steps, draw)

@@ -1,1 +1,0 @@
-"""GAN machinery shared by the GAN and inpainting tasks: adversarial losses and penalties."""

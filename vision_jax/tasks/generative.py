@@ -1,0 +1,50 @@
+"""Generative training (config.task == 'generative') with any registered method (config.method:
+'dcgan' | 'inpaint'; see vision_jax/generative/method.py for the contract). One jitted step
+updates the method's networks on the data mesh; config.evals names the evaluators (sample grids,
+the pinned classifier's scores, FID/KID, inpainting errors).
+
+With config.scorer (a classification config) a classifier is trained once per workdir, in
+WORKDIR/scorer (resumed thereafter), and serves the 'scorer' and 'inpainting' evaluators.
+"""
+
+import functools
+import os
+
+import jax
+
+from vision_jax.data import build_source
+from vision_jax.evaluation import generative as _generative_evals  # noqa: F401  (registers evaluators)
+from vision_jax.evaluation.evaluators import build_evaluators
+from vision_jax.generative import METHODS
+from vision_jax.generative.state import create_state
+from vision_jax.tasks import classification
+from vision_jax.tasks.registry import TASKS
+from vision_jax.train.loop import Method, train_and_evaluate
+
+
+def train_scorer(scorer_config, workdir: str):
+  """The pinned classifier (trained once in WORKDIR/scorer, resumed thereafter): returns
+  scorer(normalised images) -> (softmax probabilities, penultimate features)."""
+  outcome, model = classification.train(scorer_config, os.path.join(workdir, 'scorer'))
+  variables = jax.device_get(outcome.state.variables())
+
+  def scorer(images):
+    logits, features = model.apply(variables, images, train=False)
+    return jax.nn.softmax(logits.astype('float32')), features['pre_logits'].astype('float32')
+  return scorer
+
+
+def build(config, workdir: str):
+  source = build_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,
+                        jax.process_index(), jax.process_count())
+  generative = METHODS.get(config.method)(config, source)
+  scorer = train_scorer(config.scorer, workdir) if config.get('scorer') else None
+  method = Method(create_state=functools.partial(create_state, networks=generative.networks),
+                  train_step=generative.train_step, train_batches=source.train_batches)
+  context = {'method': generative, 'source': source, 'workdir': workdir, 'scorer': scorer}
+  return method, build_evaluators(config, context)
+
+
+@TASKS.register('generative')
+def run(config, workdir: str):
+  return train_and_evaluate(config, workdir, *build(config, workdir)).final
