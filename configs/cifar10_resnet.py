@@ -37,20 +37,10 @@ def get_config(arg='20'):
   cifar10_dataset(c)
   c.model.name = f'cifar_resnet{depth}'
   c.model.shortcut = 'A'
-  c.optimizer.name = 'sgd'
-  c.optimizer.momentum = 0.9
-  c.optimizer.weight_decay = 1e-4
-  c.schedule.name = 'piecewise'
-  c.schedule.base_lr = 0.1
-  c.schedule.boundaries = (32_000, 48_000)
-  c.schedule.decay_factor = 0.1
-  c.schedule.warmup_steps = 400 if depth == '110' else 0
-  c.batch_size = 128
-  c.eval_batch_size = 500
-  c.num_train_steps = 64_000
-  c.log_every_steps = 200
-  c.eval_every_steps = 4_000
-  c.checkpoint_every_steps = 4_000
+  common.optimize(c, 'sgd', 0.1, 'piecewise', weight_decay=1e-4, warmup_steps=400 if depth == '110' else 0,
+                  boundaries=(32_000, 48_000), decay_factor=0.1)
+  common.run_length(c, num_train_steps=64_000, batch_size=128, eval_batch_size=500, eval_every_steps=4_000,
+                    log_every_steps=200)
   if smoke == 'smoke':
     common.smoke(c)
   return c

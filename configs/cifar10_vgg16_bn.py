@@ -18,17 +18,9 @@ def get_config(arg=None):
   cifar10_dataset(c)
   c.model.name = 'vgg16_bn'
   c.model.head = 'cifar'
-  c.optimizer.name = 'sgd'
-  c.optimizer.momentum = 0.9
-  c.optimizer.weight_decay = 5e-4
-  c.schedule.name = 'cosine'
-  c.schedule.base_lr = 0.1
-  c.batch_size = 128
-  c.eval_batch_size = 500
-  c.num_train_steps = 78_200
-  c.log_every_steps = 200
-  c.eval_every_steps = 3_910
-  c.checkpoint_every_steps = 3_910
+  common.optimize(c, 'sgd', 0.1, weight_decay=5e-4)
+  common.run_length(c, num_train_steps=78_200, batch_size=128, eval_batch_size=500, eval_every_steps=3_910,
+                    log_every_steps=200)
   if arg and 'smoke' in arg:
     common.smoke(c)
   return c

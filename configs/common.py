@@ -78,19 +78,30 @@ def classification_config() -> ml_collections.ConfigDict:
   return c
 
 
+def run_length(c: ml_collections.ConfigDict, *, num_train_steps: int, batch_size: int, eval_batch_size: int,
+               eval_every_steps: int, log_every_steps: int = 100, checkpoint_every_steps: int = 0) -> None:
+  """Global batch sizes and step counts; a checkpoint at every evaluation unless told otherwise."""
+  c.batch_size, c.eval_batch_size = batch_size, eval_batch_size
+  c.num_train_steps, c.log_every_steps, c.eval_every_steps = num_train_steps, log_every_steps, eval_every_steps
+  c.checkpoint_every_steps = checkpoint_every_steps or eval_every_steps
+
+
+def optimize(c: ml_collections.ConfigDict, name: str, base_lr: float, schedule: str = 'cosine',
+             weight_decay: float = 0.0, warmup_steps: int = 0, **schedule_keys) -> None:
+  """config.optimizer and config.schedule in one call (momentum 0.9 for sgd, the default)."""
+  c.optimizer.name, c.optimizer.weight_decay = name, weight_decay
+  c.schedule.name, c.schedule.base_lr, c.schedule.warmup_steps = schedule, base_lr, warmup_steps
+  c.schedule.update(schedule_keys)
+
+
 def lenet5_sgd(c: ml_collections.ConfigDict, base_lr: float, warmup_steps: int) -> None:
   """Classic LeNet-5 trained by SGD (Nesterov momentum 0.9, weight decay 5e-4) on a cosine schedule."""
   c.model.name = 'lenet5'
   c.model.features = (6, 16)
   c.model.hidden = (120, 84)
   c.model.dropout_rate = 0.0
-  c.optimizer.name = 'sgd'
-  c.optimizer.momentum = 0.9
+  optimize(c, 'sgd', base_lr, weight_decay=5e-4, warmup_steps=warmup_steps)
   c.optimizer.nesterov = True
-  c.optimizer.weight_decay = 5e-4
-  c.schedule.name = 'cosine'
-  c.schedule.base_lr = base_lr
-  c.schedule.warmup_steps = warmup_steps
 
 
 def linear_probe(c: ml_collections.ConfigDict, head: str) -> None:
@@ -188,7 +199,7 @@ def gan_config(image_size: int) -> ml_collections.ConfigDict:
   c.scorer = None                  # optional classifier config, trained once per workdir (tasks/generative.py)
   c.evals = ml_collections.ConfigDict({
       'eval': evaluator('scorer', feature_name='digits'),
-      'fid': evaluator('fid', weights='', image_size=299, real_examples=0),
+      'fid': evaluator('fid', weights='', image_size=299, real_examples=0, record='eval'),
       'samples': evaluator('sample_grid')})
   return c
 

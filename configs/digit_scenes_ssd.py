@@ -23,20 +23,16 @@ def get_config(arg=None):
   c.dataset.channels = 1
   c.dataset.mean = (0.25,)
   c.dataset.std = (0.25,)
+  c.dataset.augment = 'photometric'  # brightness and contrast (digits flipped are not digits)
+  c.dataset.brightness = 0.35        # up to the brighter test backgrounds of the 'bright' evaluator
+  c.dataset.background_level = 0.0   # test scenes: > 0 draws backgrounds with mean levels up to it
   c.model.name = 'ssd_tiny'
   # Feature maps 32, 16, 8, 4, 2 at 128 px; glyphs span 12-48 px.
   c.default_boxes = common.default_box_config(DIGIT_SCENES_BOXES)
-  c.optimizer.name = 'adamw'
-  c.optimizer.weight_decay = 1e-4
-  c.schedule.name = 'cosine'
-  c.schedule.base_lr = 2e-3
-  c.schedule.warmup_steps = 200
-  c.batch_size = 32
-  c.eval_batch_size = 100
-  c.num_train_steps = 2000
-  c.log_every_steps = 100
-  c.eval_every_steps = 500
-  c.checkpoint_every_steps = 500
+  common.optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
+  # The same detector on test scenes drawn with brighter backgrounds (mean levels up to 0.5).
+  c.evals.bright = common.evaluator('detection_ap', dataset={'background_level': 0.5})
+  common.run_length(c, num_train_steps=2000, batch_size=32, eval_batch_size=100, eval_every_steps=500)
   if arg == 'smoke':
     common.smoke(c)
     c.dataset.num_test_scenes = 16

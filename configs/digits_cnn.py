@@ -18,12 +18,7 @@ def get_config(arg=None):
   c.dataset.std = (0.4,)
   c.dataset.max_shift = 2
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=50)
-  c.batch_size = 64
-  c.eval_batch_size = 128
-  c.num_train_steps = 1000
-  c.log_every_steps = 100
-  c.eval_every_steps = 500
-  c.checkpoint_every_steps = 500
+  common.run_length(c, num_train_steps=1000, batch_size=64, eval_batch_size=128, eval_every_steps=500)
   if arg == 'scorer':
     c.dataset.image_size = 32
     c.dataset.mean = (0.5,)

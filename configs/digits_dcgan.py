@@ -19,11 +19,7 @@ def get_config(arg=None):
   c.gan.num_eval_samples = 1000
   # --config.evals.fid.weights=FILE (Inception-v3: pytorch-fid .pth, torchvision .pth, Keras .h5) adds
   # fid and kid against evals.fid.real_examples real train digits (0 = all 1,437).
-  c.eval_batch_size = 250
-  c.num_train_steps = 4000
-  c.log_every_steps = 100
-  c.eval_every_steps = 1000
-  c.checkpoint_every_steps = 1000
+  common.run_length(c, num_train_steps=4000, batch_size=c.batch_size, eval_batch_size=250, eval_every_steps=1000)
   c.keep_checkpoints = 2
   if arg == 'smoke':
     common.smoke(c)

@@ -15,11 +15,7 @@ from configs import common, digits_cnn
 def get_config(arg=None):
   c = common.inpaint_config(image_size=32, hole=12)
   c.dataset.name = 'digits'
-  c.eval_batch_size = 120
-  c.num_train_steps = 2000
-  c.log_every_steps = 100
-  c.eval_every_steps = 1000
-  c.checkpoint_every_steps = 1000
+  common.run_length(c, num_train_steps=2000, batch_size=c.batch_size, eval_batch_size=120, eval_every_steps=1000)
   c.keep_checkpoints = 2
   args = (arg or '').split(',')
   if 'random' in args:

@@ -19,18 +19,10 @@ def get_config(arg=None):
   c.model.features = (32, 64)
   c.model.hidden = (256, 128)
   c.model.dropout_rate = 0.3
-  c.optimizer.name = 'adamw'
-  c.optimizer.weight_decay = 1e-4
-  c.schedule.name = 'cosine'
-  c.schedule.base_lr = 1e-3
-  c.schedule.warmup_steps = 200
+  common.optimize(c, 'adamw', 1e-3, weight_decay=1e-4, warmup_steps=200)
   c.label_smoothing = 0.1
-  c.batch_size = 128
-  c.eval_batch_size = 500
-  c.num_train_steps = 14_040  # 30 epochs
-  c.log_every_steps = 100
-  c.eval_every_steps = 2340
-  c.checkpoint_every_steps = 2340
+  common.run_length(c, num_train_steps=14_040, batch_size=128, eval_batch_size=500,  # 30 epochs
+                    eval_every_steps=2340)
   if arg == 'smoke':
     common.smoke(c)
   return c

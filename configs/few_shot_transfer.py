@@ -36,20 +36,11 @@ def get_config(arg='digits,probe'):
   c.model.dropout_rate = 0.2
   c.model.drop_path_rate = 0.2
   c.model.bn_momentum = 0.9  # running statistics that settle within 100 steps (from scratch)
-  c.optimizer.name = 'adamw'
-  c.optimizer.weight_decay = 1e-4
-  c.schedule.name = 'cosine'
-  c.schedule.warmup_steps = 10
-  c.batch_size = 10
-  c.eval_batch_size = 60
-  c.num_train_steps = 100
-  c.log_every_steps = 20
-  c.eval_every_steps = 100
-  c.checkpoint_every_steps = 100
+  common.optimize(c, 'adamw', 1e-3, weight_decay=1e-4, warmup_steps=10)
+  common.run_length(c, num_train_steps=100, batch_size=10, eval_batch_size=60, eval_every_steps=100,
+                    log_every_steps=20)
   c.keep_checkpoints = 1
-  if mode == 'scratch':
-    c.schedule.base_lr = 1e-3
-  else:
+  if mode != 'scratch':
     c.init_from = 'efficientnet_lite0_imagenet'
     if mode == 'probe':
       common.linear_probe(c, HEAD)

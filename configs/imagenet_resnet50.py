@@ -33,20 +33,12 @@ def get_config(arg=None):
   c.model.dtype = 'bfloat16'
   c.model.zero_init_last_bn = True
   c.label_smoothing = 0.1
-  c.optimizer.name = 'sgd'
-  c.optimizer.momentum = 0.9
+  batch_size = 1024
+  steps_per_epoch = TRAIN_EXAMPLES // batch_size
+  common.optimize(c, 'sgd', 0.1 * batch_size / 256, weight_decay=1e-4, warmup_steps=5 * steps_per_epoch)
   c.optimizer.nesterov = True
-  c.optimizer.weight_decay = 1e-4
-  c.batch_size = 1024
-  c.eval_batch_size = 1000
-  steps_per_epoch = TRAIN_EXAMPLES // c.batch_size
-  c.schedule.name = 'cosine'
-  c.schedule.base_lr = 0.1 * c.batch_size / 256
-  c.schedule.warmup_steps = 5 * steps_per_epoch
-  c.num_train_steps = 90 * steps_per_epoch
-  c.log_every_steps = 100
-  c.eval_every_steps = 5 * steps_per_epoch
-  c.checkpoint_every_steps = steps_per_epoch
+  common.run_length(c, num_train_steps=90 * steps_per_epoch, batch_size=batch_size, eval_batch_size=1000,
+                    eval_every_steps=5 * steps_per_epoch, checkpoint_every_steps=steps_per_epoch)
   if arg == 'smoke':
     common.smoke(c)
     c.model.dtype = 'float32'

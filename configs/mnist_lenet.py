@@ -17,12 +17,7 @@ def get_config(arg=None):
   c.dataset.mean = (0.1307,)
   c.dataset.std = (0.3081,)
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=200)
-  c.batch_size = 128
-  c.eval_batch_size = 500
-  c.num_train_steps = 9360
-  c.log_every_steps = 100
-  c.eval_every_steps = 936
-  c.checkpoint_every_steps = 936
+  common.run_length(c, num_train_steps=9360, batch_size=128, eval_batch_size=500, eval_every_steps=936)
   if arg == 'smoke':
     common.smoke(c)
   return c

@@ -35,12 +35,8 @@ def get_config(arg='cifar10'):
   c.inpaint.widths = widths
   c.inpaint.bottleneck = bottleneck
   c.gan.d_widths = (64, 128, 256, 512)
-  c.batch_size = 64
-  c.eval_batch_size = 200
-  c.num_train_steps = 100_000
-  c.log_every_steps = 200
-  c.eval_every_steps = 5000
-  c.checkpoint_every_steps = 5000
+  common.run_length(c, num_train_steps=100_000, batch_size=64, eval_batch_size=200, eval_every_steps=5000,
+                    log_every_steps=200)
   if 'random' in options:
     c.inpaint.mask = 'random'
   if 'smoke' in options:

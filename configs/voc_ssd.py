@@ -44,27 +44,12 @@ def ssd_config(arg: str, dataset: str, layout: str) -> 'ml_collections.ConfigDic
   c.dataset.train_sources = []       # [(name, split), ...]; [] = (name, train_split)
   c.model.name = model
   c.default_boxes = common.default_box_config(boxes[layout])
-  c.optimizer.name = 'sgd'
-  c.optimizer.momentum = 0.9
-  c.optimizer.weight_decay = 5e-4
-  c.schedule.name = 'piecewise'
-  c.schedule.base_lr = 1e-3
-  c.schedule.warmup_steps = 500
-  c.schedule.boundaries = [80_000, 100_000]
-  c.batch_size = 32
-  c.eval_batch_size = 32
-  c.num_train_steps = 120_000
-  c.log_every_steps = 100
-  c.eval_every_steps = 10_000
-  c.checkpoint_every_steps = 5_000
+  common.optimize(c, 'sgd', 1e-3, 'piecewise', weight_decay=5e-4, warmup_steps=500, boundaries=[80_000, 100_000])
+  common.run_length(c, num_train_steps=120_000, batch_size=32, eval_batch_size=32, eval_every_steps=10_000,
+                    checkpoint_every_steps=5_000)
   if smoke == 'smoke':
     common.smoke(c)
-    c.batch_size = 2
-    c.eval_batch_size = 2
-    c.num_train_steps = 2
-    c.log_every_steps = 1
-    c.eval_every_steps = 2
-    c.checkpoint_every_steps = 2
+    common.run_length(c, num_train_steps=2, batch_size=2, eval_batch_size=2, eval_every_steps=2, log_every_steps=1)
     c.dataset.max_boxes = 8
     c.evals.pictures.num_images = 2
   return c

@@ -28,7 +28,8 @@ def test_first_location_of_ssd300_voc_matches_ssd_pytorch():
 
 
 def test_any_input_size_and_pyramid_from_a_config():
-  config = ml_collections.ConfigDict({'sizes': [12, 24, 48, 96], 'aspect_ratios': [[2], [2, 3], [2]]})
+  config = ml_collections.ConfigDict({'min_sizes': [12, 24, 48], 'max_sizes': [24, 48, 96],
+                                     'aspect_ratios': [[2], [2, 3], [2]]})
   spec = spec_from_config(config, 128, (16, 8, 4))
   boxes = default_boxes(spec)
   assert boxes.shape == (16 * 16 * 4 + 8 * 8 * 6 + 4 * 4 * 4, 4)

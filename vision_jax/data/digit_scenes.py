@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 from scipy.ndimage import zoom
 
+from vision_jax.data.array_box_augment import augment_example, augmentation_ops
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
 from vision_jax.data.digits import load_digits_split
 from vision_jax.detection.boxes import pairwise_iou
@@ -40,12 +41,22 @@ def background(rng: np.random.Generator, size: int) -> np.ndarray:
   return np.clip(texture + rng.normal(0, rng.uniform(0.02, 0.08), (size, size)), 0, 0.55)
 
 
-def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 12,
-               max_digit: int = 48) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(image (size, size) float32 in [0, 1], boxes (n, 4) normalised, labels (n,)) of scene `index`."""
+def brighter(image: np.ndarray, split: str, index: int, background_level: float) -> np.ndarray:
+  """The background shifted to a mean drawn from [its own, background_level] (from a stream of its
+  own, so the scene's digits and their places stay the same)."""
+  level = np.random.default_rng([SPLIT_SEEDS[split], index, 7]).uniform(image.mean(), background_level)
+  return np.clip(image + level - image.mean(), 0.0, 1.0)
+
+
+def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 12, max_digit: int = 48,
+               background_level: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(image (size, size) float32 in [0, 1], boxes (n, 4) normalised, labels (n,)) of scene `index`.
+  background_level > 0 draws brighter backgrounds: mean levels up to it."""
   digits, labels = load_digits_split(split)
   rng = np.random.default_rng([SPLIT_SEEDS[split], index])
   image = background(rng, size)
+  if background_level > image.mean():
+    image = brighter(image, split, index, background_level)
   boxes, classes = [], []
   for _ in range(int(rng.integers(1, MAX_DIGITS + 1))):
     for _attempt in range(20):
@@ -64,15 +75,18 @@ def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 
           np.asarray(classes, np.int32))
 
 
-@functools.lru_cache(maxsize=4)
-def scene_batch(split: str, start: int, count: int, channels: int) -> Batch:
+@functools.lru_cache(maxsize=8)
+def scene_batch(split: str, start: int, count: int, channels: int, background_level: float = 0.0) -> Batch:
   """Scenes start..start+count-1 as a batch: image (N, S, S, channels), boxes (N, 6, 4) padded,
   labels (N, 6), box_valid (N, 6) bool."""
-  return _stack([make_scene(i, split) for i in range(start, start + count)], channels)
+  return _stack([make_scene(i, split, background_level=background_level) for i in range(start, start + count)],
+                channels)
 
 
 class DigitScenesSource:
-  """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask)."""
+  """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask).
+  config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness
+  (the photometric shift), background_level (test scenes with brighter backgrounds)."""
 
   num_classes = 10
   class_names = CLASS_NAMES
@@ -87,6 +101,9 @@ class DigitScenesSource:
     self.num_eval_examples = config.get('num_test_scenes', 500)
     self.global_batch_size, self.eval_batch_size = global_batch_size, eval_batch_size
     self.seed, self.process_index, self.process_count = seed, process_index, process_count
+    self.augment = augmentation_ops(config.get('augment', 'none'))
+    self.brightness = config.get('brightness', 32 / 255)
+    self.background_level = float(config.get('background_level', 0.0))
 
   def _normalise(self, batch: Batch) -> Batch:
     return {**batch, 'image': ((batch['image'] - self.mean) / self.std).astype(np.float32)}
@@ -97,14 +114,23 @@ class DigitScenesSource:
     step = start_step
     while True:
       scenes = [make_scene(offset + step * b + i, 'train') for i in range(b)]
-      yield process_slice(self._normalise(_stack(scenes, self.channels)), self.process_index, self.process_count)
+      batch = self._augmented(_stack(scenes, self.channels), step) if self.augment else _stack(scenes, self.channels)
+      yield process_slice(self._normalise(batch), self.process_index, self.process_count)
       step += 1
+
+  def _augmented(self, batch: Batch, step: int) -> Batch:
+    """The global batch of `step` through the augment ops, from a generator seeded by (seed, step)."""
+    rng = np.random.default_rng([self.seed, step, 3])
+    out = [augment_example(image, boxes, valid, rng, self.augment, self.brightness)
+           for image, boxes, valid in zip(batch['image'], batch['boxes'], batch['box_valid'])]
+    images, boxes, valid = (np.stack(parts) for parts in zip(*out))
+    return {**batch, 'image': images, 'boxes': boxes, 'box_valid': valid}
 
   def eval_batches(self) -> Iterator[Batch]:
     """The fixed test scenes, padded and masked, each exactly once over all processes."""
     b, n = self.eval_batch_size, self.num_eval_examples
     for i in range(num_batches(n, b)):
-      batch = scene_batch('test', i * b, min(b, n - i * b), self.channels)
+      batch = scene_batch('test', i * b, min(b, n - i * b), self.channels, self.background_level)
       yield process_slice(pad_batch(self._normalise(batch), b), self.process_index, self.process_count)
 
 

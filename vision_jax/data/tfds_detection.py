@@ -17,6 +17,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from vision_jax.data import box_augment as A
+from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, padded_batches
 from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
@@ -58,22 +59,25 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
 
 
 def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
-  """(index, common example) -> a padded SSD training example: photometric distortion, expand,
-  min-IoU crop, resize, flip (config.augment 'ssd'; 'flip' or 'none' do less), normalised."""
-  size, augment = config.image_size, config.get('augment', 'ssd')
+  """(index, common example) -> a padded training example through config.augment's ops (see
+  array_box_augment.AUGMENTATIONS; 'ssd': photometric distortion, expand, min-IoU crop, flip), resized
+  and normalised."""
+  size = config.image_size
+  ops = augmentation_ops(config.get('augment', 'ssd'))
 
   def fn(index, ex):
     key = tf.stack([tf.constant(seed, tf.int64), index])
     image = tf.cast(ex['image'], tf.float32) / 255.0
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
     valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
-    if augment == 'ssd':
+    if 'photometric' in ops:
       image = A.photometric_distort(image, key)
+    if 'expand' in ops or 'crop' in ops:
       image, boxes, valid = A.expand_crop_resize(image, boxes, valid, key + 10, size,
                                                  fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
     else:
       image = tf.image.resize(image, (size, size))
-    if augment in ('ssd', 'flip'):
+    if 'flip' in ops:
       image, boxes = A.flip_with_boxes(image, boxes, key + 30)
     boxes, valid = A.sanitize_boxes(boxes, valid)
     boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], max_boxes)

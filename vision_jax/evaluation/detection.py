@@ -78,8 +78,11 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
 @EVALUATORS.register('detection_ap')
 def ap_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
   """Needs context['detector'] and context['source'] (num_classes, image_shape, eval_batches,
-  optional category_ids and resize)."""
+  optional category_ids and resize). spec.dataset overrides config.dataset keys for this evaluator's
+  own eval split (e.g. digit scenes with brighter backgrounds), through context['make_source']."""
   detector, source = needs(context, 'detector', name), needs(context, 'source', name)
+  if spec.get('dataset'):
+    source = needs(context, 'make_source', name)(spec.dataset)
 
   def summarise_source(outputs):
     return summarise(outputs, source.num_classes, source.image_shape[:2], getattr(source, 'resize', 'stretch'),

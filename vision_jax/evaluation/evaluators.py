@@ -2,7 +2,8 @@
 split), a cadence and plot keys, and is called by the loop as evaluator(state, step) -> metrics.
 
 config.evals maps a name to {type, every_steps (-1: config.eval_every_steps; 0: last step only),
-plot_keys, ...type-specific keys}. A type is registered here with a builder
+plot_keys, record (the metrics.jsonl split it writes to; default its name, so 'record': 'eval' adds
+its metrics to the main record), ...type-specific keys}. A type is registered here with a builder
 build(name, spec, context) -> Evaluator, where `context` holds what the task offers (its model or
 detector, data source, workdir, scorer); a builder takes what it needs from it by name, and
 returns None when its spec switches it off (e.g. FID without a weights file).
@@ -83,6 +84,7 @@ def needs(context: dict, key: str, evaluator: str):
 def build_evaluators(config, context: dict) -> list:
   """The evaluators config.evals names (in sorted name order), built with the task's `context`."""
   evals = config.get('evals') or ml_collections.ConfigDict()
-  built = [EVALUATORS.get(evals[name].type)(name, evals[name], context, cadence(evals[name], config))
+  built = [EVALUATORS.get(evals[name].type)(evals[name].get('record', name), evals[name], context,
+                                            cadence(evals[name], config))
            for name in evals.keys()]
   return [evaluator for evaluator in built if evaluator is not None]

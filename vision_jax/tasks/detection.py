@@ -91,8 +91,13 @@ def backbone_initializer(config, detector: Detector, image_shape):
                            image_shape=image_shape)
 
 
-def build_source(config, process_index: int = 0, process_count: int = 1):
-  return build_detection_source(config.dataset, config.batch_size, config.eval_batch_size, config.seed,
+def build_source(config, process_index: int = 0, process_count: int = 1, overrides=None):
+  """config.dataset's detection source (with `overrides` of its keys, for an evaluator's own split)."""
+  dataset = config.dataset.copy_and_resolve_references()
+  if overrides:
+    with dataset.unlocked():
+      dataset.update(overrides)
+  return build_detection_source(dataset, config.batch_size, config.eval_batch_size, config.seed,
                                 process_index, process_count)
 
 
@@ -109,7 +114,9 @@ def build(config, workdir: str) -> tuple[Method, list]:
       create_state=functools.partial(create_train_state, model=detector.model, tx=tx, image_shape=image_shape),
       train_step=make_train_step(detector, lr_fn, config.get('freeze', '')),
       train_batches=source.train_batches, initialize=backbone_initializer(config, detector, image_shape))
-  evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir})
+  make_source = functools.partial(build_source, config, jax.process_index(), jax.process_count())
+  evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir,
+                                         'make_source': lambda overrides: make_source(overrides=overrides)})
   return method, evaluators
 
 

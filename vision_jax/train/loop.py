@@ -66,12 +66,15 @@ class Outcome:
 
   @property
   def final(self) -> Optional[dict]:
-    """The last records merged into one (the run's closing summary), or None without evaluators."""
+    """The last records merged into one (the run's closing summary): the 'eval' record as it is,
+    another evaluator's metrics as NAME_metric; None without evaluators."""
     if not self.records:
       return None
-    merged = {}
-    for record in self.records.values():
-      merged.update(record)
+    merged = dict(self.records.get('eval', {}))
+    for name, record in self.records.items():
+      if name != 'eval':
+        merged.update({f'{name}_{k}': v for k, v in record.items() if k not in ('step', 'split')})
+        merged.setdefault('step', record['step'])
     return merged
 
 
