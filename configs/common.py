@@ -149,6 +149,7 @@ def detection_config() -> ml_collections.ConfigDict:
   c.detector = 'ssd'                # the detector family (vision_jax/detectors/)
   c.dataset.name = 'digit_scenes'
   c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
+  c.dataset.resize = 'stretch'      # TFDS: 'stretch' to the square input, or 'letterbox' (aspect kept, padded)
   c.model.name = 'ssd300_vgg16'
   del c.label_smoothing
   del c.accum_steps

@@ -51,3 +51,19 @@ def test_out_of_range_labels_fail_and_dropped_boxes_warn_once(caplog):
     out = list(TfdsDetectionSource._checked(fake, iter([batch(1, 2), batch(2, 5)])))
   assert len(out) == 2 and 'dropped' not in out[0]
   assert sum('keep their 2 largest' in r.getMessage() for r in caplog.records) == 1
+
+
+def test_letterbox_keeps_the_aspect_ratio_and_pads_with_the_mean():
+  config = voc_ssd.get_config('ssd300,smoke').dataset
+  config.image_size, config.resize = 64, 'letterbox'
+  with tfds.testing.mock_data(num_examples=5):
+    source = build_detection_source(config, 4, 4, seed=0)
+    train = next(source.train_batches())
+    batch = next(source.eval_batches())
+  assert train['image'].shape == (4, 64, 64, 3)
+  for image, (h, w) in zip(batch['image'], batch['image_hw']):
+    scale = 64 / max(h, w)
+    rows, cols = round(h * scale), round(w * scale)
+    assert (rows, cols) != (64, 64) or h == w
+    assert np.all(image[rows:] == 0) and np.all(image[:, cols:] == 0)  # the mean colour, normalised
+    assert np.abs(image[:rows, :cols]).sum() > 0

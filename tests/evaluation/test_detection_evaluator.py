@@ -4,7 +4,7 @@ and boxes are compared in original-image pixels (model-input boxes mapped back).
 import numpy as np
 import pytest
 
-from vision_jax.detectors.base import resize_scale, to_image_pixels
+from vision_jax.detection.boxes import resize_scale, to_image_pixels
 from vision_jax.evaluation.detection import summarise
 
 

@@ -4,12 +4,15 @@ import numpy as np
 import optax
 
 from vision_jax.models import LeNet5
+from vision_jax.evaluation import classification as accuracy
 from vision_jax.tasks import classification as cls
+from vision_jax.train.losses import correct_top_k, cross_entropy_loss
+from vision_jax.train.state import create_train_state
 
 
 def _state(model, lr=0.1):
   tx = optax.sgd(lr, momentum=0.9)
-  return cls.create_train_state(jax.random.PRNGKey(0), model, tx, (28, 28, 1))
+  return create_train_state(jax.random.PRNGKey(0), model, tx, (28, 28, 1))
 
 
 def _batch(n=8, seed=0):
@@ -23,16 +26,16 @@ def test_cross_entropy_matches_hand_computation_with_label_smoothing():
   log_p = jax.nn.log_softmax(logits)[0]
   targets = np.array([0.1 / 3, 0.9 + 0.1 / 3, 0.1 / 3])
   expected = -(targets * log_p).sum()
-  np.testing.assert_allclose(cls.cross_entropy_loss(logits, jnp.array([1]), 0.1)[0], expected, rtol=1e-6)
-  np.testing.assert_allclose(cls.cross_entropy_loss(logits, jnp.array([1]))[0], -log_p[1], rtol=1e-6)
+  np.testing.assert_allclose(cross_entropy_loss(logits, jnp.array([1]), 0.1)[0], expected, rtol=1e-6)
+  np.testing.assert_allclose(cross_entropy_loss(logits, jnp.array([1]))[0], -log_p[1], rtol=1e-6)
 
 
 def test_top_k_counts_label_among_highest_logits():
   logits = jnp.array([[0.1, 0.5, 0.4], [0.9, 0.05, 0.05]])
   labels = jnp.array([2, 0])
-  np.testing.assert_array_equal(cls.correct_top_k(logits, labels, 1), [0, 1])
-  np.testing.assert_array_equal(cls.correct_top_k(logits, labels, 2), [1, 1])
-  np.testing.assert_array_equal(cls.correct_top_k(logits, labels, 5), [1, 1])  # k capped at 3 classes
+  np.testing.assert_array_equal(correct_top_k(logits, labels, 1), [0, 1])
+  np.testing.assert_array_equal(correct_top_k(logits, labels, 2), [1, 1])
+  np.testing.assert_array_equal(correct_top_k(logits, labels, 5), [1, 1])  # k capped at 3 classes
 
 
 def test_gradient_accumulation_gives_the_full_batch_update():
@@ -62,13 +65,13 @@ def test_eval_step_ignores_padding_rows():
   model = LeNet5()
   state = _state(model)
   batch = _batch(6)
-  eval_step = jax.jit(cls.make_eval_step(model))
+  eval_step = jax.jit(accuracy.make_eval_step(model))
   real = eval_step(state, {**batch, 'mask': np.ones(6, np.float32)})
   garbage = {k: np.concatenate([v, v[:2] * 100]) for k, v in batch.items()}
   padded = eval_step(state, {**garbage, 'mask': np.array([1] * 6 + [0] * 2, np.float32)})
   for key in real:
     np.testing.assert_allclose(padded[key], real[key], rtol=1e-5)
-  assert cls.summarise_eval(jax.device_get(real))['num_examples'] == 6
+  assert accuracy.summarise(jax.device_get(real))['num_examples'] == 6
 
 
 def test_dropout_uses_the_step_rng():

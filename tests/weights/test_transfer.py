@@ -12,6 +12,7 @@ from tests.helpers import load_config
 from vision_jax import models
 from vision_jax.errors import UserError
 from vision_jax.tasks import classification as cls
+from vision_jax.train.state import create_train_state
 from vision_jax.tasks import run
 from vision_jax.train.optimizers import create_optimizer
 from vision_jax.weights import transfer
@@ -23,7 +24,7 @@ def resnet_and_state(freeze='', lr_multipliers=(), lr=0.1):
   opt.momentum = 0.0
   tx = transfer.partitioned_optimizer(lambda fn: create_optimizer(opt, fn), optax.constant_schedule(lr),
                                       freeze, lr_multipliers)
-  return model, cls.create_train_state(jax.random.PRNGKey(0), model, tx, (32, 32, 3))
+  return model, create_train_state(jax.random.PRNGKey(0), model, tx, (32, 32, 3))
 
 
 def batch(n=8):

@@ -2,8 +2,9 @@
 [ymin, xmin, ymax, xmax]).
 
 Train: the concatenated train sources (e.g. VOC07+12 trainval), seeded shuffle, repeat, resumable
-skip, then SSD augmentation (photometric, expand, min-IoU crop, resize, flip) with stateless
-keys. Ground truth is padded to `max_boxes`; an image with more keeps its largest boxes, and the
+skip, then config.augment's ops (SSD's: photometric, expand, min-IoU crop, resize, flip) with
+stateless keys. config.resize: 'stretch' to the square input, or 'letterbox' (aspect kept, padded
+bottom-right; detections map back to the original pixels). Ground truth is padded to `max_boxes`; an image with more keeps its largest boxes, and the
 first such batch logs a warning. Eval: resize only, difficult (VOC) or crowd (COCO) boxes flagged,
 padded and masked batches, with the image id and size that the COCO evaluator needs.
 """
@@ -21,6 +22,7 @@ from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, padded_batches
 from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
+from vision_jax.detection.boxes import RESIZE_MODES
 from vision_jax.errors import UserError
 
 # COCO's 80 category ids, in the order of TFDS coco/2017 labels 0..79.
@@ -58,6 +60,28 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
   return out + (dropped,)
 
 
+def letterbox(image, boxes, size: int):
+  """Resizes keeping the aspect ratio (longer side to `size`) and pads the bottom and right to
+  size x size with zeros (the mean, once normalised); normalised boxes follow the image."""
+  shape = tf.cast(tf.shape(image)[:2], tf.float32)
+  scale = size / tf.reduce_max(shape)
+  new = tf.cast(tf.round(shape * scale), tf.int32)
+  image = tf.image.resize(image, new)
+  fraction = tf.cast(new, tf.float32) / size
+  padded = tf.pad(image, [[0, size - new[0]], [0, size - new[1]], [0, 0]])
+  return padded, boxes * tf.concat([fraction, fraction], 0)
+
+
+def resize_to_input(image, boxes, size: int, mode: str, mean):
+  """(image, boxes) at size x size: 'stretch' (each axis) or 'letterbox' (aspect kept, padded with
+  the mean colour, which normalises to 0)."""
+  if mode == 'letterbox':
+    fill = tf.constant(np.broadcast_to(mean, (3,)), tf.float32)
+    padded, boxes = letterbox(image - fill, boxes, size)
+    return padded + fill, boxes
+  return tf.image.resize(image, (size, size)), boxes
+
+
 def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
   """(index, common example) -> a padded training example through config.augment's ops (see
   array_box_augment.AUGMENTATIONS; 'ssd': photometric distortion, expand, min-IoU crop, flip), resized
@@ -76,7 +100,7 @@ def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
       image, boxes, valid = A.expand_crop_resize(image, boxes, valid, key + 10, size,
                                                  fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
     else:
-      image = tf.image.resize(image, (size, size))
+      image, boxes = resize_to_input(image, boxes, size, config.get('resize', 'stretch'), mean)
     if 'flip' in ops:
       image, boxes = A.flip_with_boxes(image, boxes, key + 30)
     boxes, valid = A.sanitize_boxes(boxes, valid)
@@ -99,10 +123,13 @@ class TfdsDetectionSource:
       raise UserError(f'TFDS dataset {config.name!r} has no objects/bbox features for detection')
     self.class_names = tuple(features['objects']['label'].names)
     self.num_classes = len(self.class_names)
-    self.is_coco = config.name.startswith('coco')
     size = config.image_size
     self.image_shape = (size, size, 3)
     self.max_boxes = config.get('max_boxes', 100)
+    self.resize = config.get('resize', 'stretch')
+    if self.resize not in RESIZE_MODES:
+      raise UserError(f'unknown dataset.resize {self.resize!r}; choose one of: {", ".join(RESIZE_MODES)}')
+    self.category_ids = COCO_CATEGORY_IDS if config.name.startswith('coco') else None
     self.mean = np.asarray(config.mean, np.float32)
     self.std = np.asarray(config.std, np.float32)
     self.local_batch_size = global_batch_size // process_count
@@ -141,7 +168,9 @@ class TfdsDetectionSource:
 
   def _eval_fn(self, example):
     ex = self._common(example)
-    image = tf.image.resize(tf.cast(ex['image'], tf.float32) / 255.0, (self.config.image_size,) * 2)
+    # Ground truth stays normalised to the original image: the evaluators map detections back to it.
+    image, _ = resize_to_input(tf.cast(ex['image'], tf.float32) / 255.0, ex['boxes'], self.config.image_size,
+                               self.resize, self.mean)
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
     boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], self.max_boxes)
     return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,

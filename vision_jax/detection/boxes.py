@@ -1,4 +1,5 @@
-"""Box geometry: corner/center conversions, pairwise IoU, SSD encoding with variances, clipping.
+"""Box geometry: corner/center conversions, pairwise IoU, SSD encoding with variances, clipping, and
+the map between model-input pixels and an original image resized by stretching or letterboxing.
 
 Corner boxes are [ymin, xmin, ymax, xmax]; center boxes are [cy, cx, h, w]. All functions work on
 any leading batch shape and are pure jnp, so they run inside jit and vmap.
@@ -66,3 +67,22 @@ def decode(offsets: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -
 def clip(boxes: jnp.ndarray) -> jnp.ndarray:
   """Clips corner boxes to the unit square."""
   return jnp.clip(boxes, 0.0, 1.0)
+
+
+RESIZE_MODES = ('stretch', 'letterbox')
+
+
+def resize_scale(image_hw, input_hw, resize: str = 'stretch') -> tuple[float, float]:
+  """(sy, sx): model-input pixels per image pixel. 'stretch' resizes each axis to the input size;
+  'letterbox' keeps the aspect ratio (one scale) with the image at the top left of a padded input."""
+  sy, sx = (float(i) / float(o) for i, o in zip(input_hw, image_hw))
+  if resize == 'letterbox':
+    sy = sx = min(sy, sx)
+  return sy, sx
+
+
+def to_image_pixels(boxes: np.ndarray, image_hw, input_hw, resize: str = 'stretch') -> np.ndarray:
+  """Boxes (N, 4) of one image in model-input pixels -> the original image's pixels, clipped."""
+  sy, sx = resize_scale(image_hw, input_hw, resize)
+  h, w = (float(v) for v in image_hw)
+  return np.clip(np.asarray(boxes, np.float64) / np.array([sy, sx, sy, sx]), 0.0, [h, w, h, w])

@@ -12,7 +12,6 @@ from typing import Any, Callable, Optional
 
 import flax.linen as nn
 import jax
-import numpy as np
 
 Batch = dict[str, jax.Array]
 Detections = dict[str, jax.Array]
@@ -36,22 +35,3 @@ class Detector:
   postprocess: Callable[[Any], Detections]
   backbone: Optional[str] = None
   model_kwargs: Callable[[Batch], dict] = no_model_kwargs
-
-
-RESIZE_MODES = ('stretch', 'letterbox')
-
-
-def resize_scale(image_hw, input_hw, resize: str = 'stretch') -> tuple[float, float]:
-  """(sy, sx): model-input pixels per image pixel. 'stretch' resizes each axis to the input size;
-  'letterbox' keeps the aspect ratio (one scale) with the image at the top left of a padded input."""
-  sy, sx = (float(i) / float(o) for i, o in zip(input_hw, image_hw))
-  if resize == 'letterbox':
-    sy = sx = min(sy, sx)
-  return sy, sx
-
-
-def to_image_pixels(boxes: np.ndarray, image_hw, input_hw, resize: str = 'stretch') -> np.ndarray:
-  """Boxes (N, 4) of one image in model-input pixels -> the original image's pixels, clipped."""
-  sy, sx = resize_scale(image_hw, input_hw, resize)
-  h, w = (float(v) for v in image_hw)
-  return np.clip(np.asarray(boxes, np.float64) / np.array([sy, sx, sy, sx]), 0.0, [h, w, h, w])

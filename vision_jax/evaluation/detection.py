@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vision_jax.detectors.base import to_image_pixels
+from vision_jax.detection.boxes import to_image_pixels
 from vision_jax.evaluation.coco import coco_metrics, to_xywh
 from vision_jax.evaluation.evaluators import EVALUATORS, PictureEvaluator, StepEvaluator, needs
 from vision_jax.evaluation.pictures import save_detection_grid

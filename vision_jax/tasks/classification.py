@@ -11,7 +11,6 @@ from absl import logging
 
 from vision_jax import models
 from vision_jax.data import build_source
-from vision_jax.evaluation import classification as _accuracy  # noqa: F401  (registers 'accuracy')
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel

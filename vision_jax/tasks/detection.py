@@ -22,7 +22,8 @@ from vision_jax import models
 from vision_jax.data import build_detection_source
 from vision_jax.data.images import read_rgb
 from vision_jax.detectors import build_detector
-from vision_jax.detectors.base import Detector, resize_scale, to_image_pixels
+from vision_jax.detection.boxes import resize_scale, to_image_pixels
+from vision_jax.detectors.base import Detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation import detection as detection_evals
 from vision_jax.evaluation.evaluators import build_evaluators

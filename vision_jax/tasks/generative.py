@@ -13,7 +13,6 @@ import os
 import jax
 
 from vision_jax.data import build_source
-from vision_jax.evaluation import generative as _generative_evals  # noqa: F401  (registers evaluators)
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.generative import METHODS
 from vision_jax.generative.state import create_state
