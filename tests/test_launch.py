@@ -14,7 +14,8 @@ MOCK = [os.path.join(ROOT, 'tests', 'mock_tfds_launch.py')]
 def test_digits_smoke_writes_every_output(tmp_path):
   final = run(load_config('digits_cnn'), str(tmp_path))
   assert final['step'] == 4 and final['split'] == 'eval' and final['num_examples'] == 360
-  assert 0.0 <= final['accuracy'] <= 1.0 and 'top5_accuracy' in final
+  assert final == metrics(str(tmp_path), 'eval')[-1]  # the summary is the last eval record
+  assert final['top5_accuracy'] >= final['accuracy'] > 0.1  # above chance after 4 steps
   train = metrics(str(tmp_path), 'train')
   assert [r['step'] for r in train] == [2, 4]
   assert {'loss', 'accuracy', 'learning_rate', 'steps_per_sec', 'images_per_sec'} <= set(train[0])

@@ -55,7 +55,7 @@ def final_eval(workdir: str):
 
 def run_cell(workdir: str, spec: str, overrides: dict) -> dict:
   from configs import few_shot_transfer
-  from vision_jax.train import run
+  from vision_jax.tasks import run
   config = few_shot_transfer.get_config(spec)
   for key, value in overrides.items():
     node = config
