@@ -150,6 +150,8 @@ def detection_config() -> ml_collections.ConfigDict:
   c.dataset.name = 'digit_scenes'
   c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
   c.dataset.resize = 'stretch'      # TFDS: 'stretch' to the square input, or 'letterbox' (aspect kept, padded)
+  c.dataset.brightness = 32 / 255   # augment 'photometric'/'ssd': brightness shift (SSD's 32/255)
+  c.dataset.gamma = 0.0             # augment 'photometric'/'ssd': log-gamma range (0: no gamma)
   c.model.name = 'ssd300_vgg16'
   del c.label_smoothing
   del c.accum_steps

@@ -24,9 +24,13 @@ def sanitize_boxes(boxes: tf.Tensor, valid: tf.Tensor) -> tuple[tf.Tensor, tf.Te
   return boxes, valid & has_area
 
 
-def photometric_distort(image: tf.Tensor, key: tf.Tensor) -> tf.Tensor:
-  """Random brightness (+-32/255), contrast and saturation (x0.5-1.5) and hue (+-18 degrees)."""
-  image = tf.image.stateless_random_brightness(image, 32 / 255, seed=key)
+def photometric_distort(image: tf.Tensor, key: tf.Tensor, brightness: float = 32 / 255,
+                        gamma: float = 0.0) -> tf.Tensor:
+  """Random gamma (x ** exp(U(-gamma, gamma)); 0: none), brightness (+-32/255), contrast and
+  saturation (x0.5-1.5) and hue (+-18 degrees)."""
+  if gamma:
+    image = image ** tf.exp(_uniform(key + 4, (), -gamma, gamma))
+  image = tf.image.stateless_random_brightness(image, brightness, seed=key)
   image = tf.image.stateless_random_contrast(image, 0.5, 1.5, seed=key + 1)
   if image.shape[-1] == 3:
     image = tf.image.stateless_random_saturation(image, 0.5, 1.5, seed=key + 2)

@@ -86,7 +86,7 @@ def scene_batch(split: str, start: int, count: int, channels: int, background_le
 class DigitScenesSource:
   """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask).
   config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness
-  (the photometric shift), background_level (test scenes with brighter backgrounds)."""
+  and gamma (the photometric shift and log-gamma range), background_level (test scenes with brighter backgrounds)."""
 
   num_classes = 10
   class_names = CLASS_NAMES
@@ -102,7 +102,7 @@ class DigitScenesSource:
     self.global_batch_size, self.eval_batch_size = global_batch_size, eval_batch_size
     self.seed, self.process_index, self.process_count = seed, process_index, process_count
     self.augment = augmentation_ops(config.get('augment', 'none'))
-    self.brightness = config.get('brightness', 32 / 255)
+    self.brightness, self.gamma = config.get('brightness', 32 / 255), config.get('gamma', 0.0)
     self.background_level = float(config.get('background_level', 0.0))
 
   def _normalise(self, batch: Batch) -> Batch:
@@ -121,7 +121,7 @@ class DigitScenesSource:
   def _augmented(self, batch: Batch, step: int) -> Batch:
     """The global batch of `step` through the augment ops, from a generator seeded by (seed, step)."""
     rng = np.random.default_rng([self.seed, step, 3])
-    out = [augment_example(image, boxes, valid, rng, self.augment, self.brightness)
+    out = [augment_example(image, boxes, valid, rng, self.augment, self.brightness, self.gamma)
            for image, boxes, valid in zip(batch['image'], batch['boxes'], batch['box_valid'])]
     images, boxes, valid = (np.stack(parts) for parts in zip(*out))
     return {**batch, 'image': images, 'boxes': boxes, 'box_valid': valid}

@@ -95,7 +95,7 @@ def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
     valid &= ~ex['difficult']  # SSD trains without VOC's difficult and COCO's crowd boxes
     if 'photometric' in ops:
-      image = A.photometric_distort(image, key)
+      image = A.photometric_distort(image, key, config.get('brightness', 32 / 255), config.get('gamma', 0.0))
     if 'expand' in ops or 'crop' in ops:
       image, boxes, valid = A.expand_crop_resize(image, boxes, valid, key + 10, size,
                                                  fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
