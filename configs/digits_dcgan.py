@@ -7,8 +7,6 @@ min_class_frac >= 0.05, fd_digits within 3x fd_digits_real. Samples: WORKDIR/sam
 `:smoke` runs 4 steps.
 """
 
-import ml_collections
-
 from configs import common, digits_cnn
 
 

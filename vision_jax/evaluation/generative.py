@@ -65,8 +65,9 @@ def scorer_reference(scorer, source, feature_name: str) -> dict:
   """The scorer's real-image reference: train feature statistics, test-vs-train Fréchet distance and
   the real test images' confident share."""
   probs_fn = jax.jit(scorer)
-  _, train_features = batched(probs_fn, real_images(source, 'train'), size=1 << 30)
-  test_probs, test_features = batched(probs_fn, real_images(source, 'test'), size=1 << 30)
+  whole = 1 << 30  # each split in one call: the reference numbers do not depend on a batch size
+  _, train_features = batched(probs_fn, real_images(source, 'train'), size=whole)
+  test_probs, test_features = batched(probs_fn, real_images(source, 'test'), size=whole)
   mu, sigma = feature_statistics(train_features)
   return {'mu': mu, 'sigma': sigma,
           f'fd_{feature_name}_real': frechet_distance(*feature_statistics(test_features), mu, sigma),
