@@ -1,0 +1,100 @@
+"""R-CNN building blocks against torchvision's definitions: anchors (AnchorGenerator), the box coder
+(BoxCoder), RoIAlign (a loop port of torchvision's CPU kernel, aligned=True, sampling ratio 2) and
+the FPN level mapper."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vision_jax.detection import anchors, box_coder
+from vision_jax.detection.roi_align import fpn_levels, roi_align
+
+
+def test_base_anchors_match_torchvisions_cell_anchors():
+  # torchvision's AnchorGenerator cell anchors for size 32, ratios (0.5, 1, 2), as (x1, y1, x2, y2):
+  # [-23, -11, 23, 11], [-16, -16, 16, 16], [-11, -23, 11, 23]; ours are (y1, x1, y2, x2).
+  np.testing.assert_array_equal(anchors.base_anchors((32,)), [[-11, -23, 11, 23], [-16, -16, 16, 16],
+                                                              [-23, -11, 23, 11]])
+
+
+def test_level_anchors_shift_over_the_grid_in_the_heads_order():
+  levels = anchors.level_anchors((64, 96), [(16, 24), (8, 12)], sizes=((32,), (64,)))
+  assert [len(a) for a in levels] == [16 * 24 * 3, 8 * 12 * 3]
+  np.testing.assert_array_equal(levels[0][3 * 1 + 1], [-16, 4 - 16, 16, 4 + 16])   # row 0, column 1, ratio 1
+  np.testing.assert_array_equal(levels[1][3 * 12 + 1], [8 - 32, -32, 8 + 32, 32])  # row 1, column 0
+
+
+def test_box_coder_known_deltas_roundtrip_and_clamp():
+  reference = jnp.array([[0.0, 0.0, 10.0, 10.0]])
+  box = jnp.array([[0.0, 0.0, 20.0, 20.0]])
+  deltas = box_coder.encode(box, reference, box_coder.BOX_HEAD_WEIGHTS)
+  np.testing.assert_allclose(deltas, [[5.0, 5.0, 5 * math.log(2), 5 * math.log(2)]], rtol=1e-6)
+  np.testing.assert_allclose(box_coder.decode(deltas, reference, box_coder.BOX_HEAD_WEIGHTS), box, rtol=1e-5)
+  huge = box_coder.decode(jnp.array([[0.0, 0.0, 50.0, 50.0]]), reference)
+  np.testing.assert_allclose(huge[0, 3] - huge[0, 1], 10 * 1000 / 16, rtol=1e-4)  # dw clamped at log(1000/16)
+
+
+def torchvision_roi_align(features, box, output_size, scale, ratio):
+  """torchvision's roi_align_forward_kernel_impl (aligned=True) for one RoI, written as its loops.
+  features (H, W, C); box (y1, x1, y2, x2)."""
+  height, width, _ = features.shape
+  y1, x1, y2, x2 = [v * scale - 0.5 for v in box]
+  bin_h, bin_w = (y2 - y1) / output_size, (x2 - x1) / output_size
+  out = np.zeros((output_size, output_size, features.shape[-1]))
+
+  def bilinear(y, x):
+    if y < -1.0 or y > height or x < -1.0 or x > width:
+      return 0.0
+    y, x = max(y, 0.0), max(x, 0.0)
+    y_low, x_low = int(y), int(x)
+    if y_low >= height - 1:
+      y_high = y_low = height - 1
+      y = float(y_low)
+    else:
+      y_high = y_low + 1
+    if x_low >= width - 1:
+      x_high = x_low = width - 1
+      x = float(x_low)
+    else:
+      x_high = x_low + 1
+    ly, lx = y - y_low, x - x_low
+    return ((1 - ly) * (1 - lx) * features[y_low, x_low] + (1 - ly) * lx * features[y_low, x_high]
+            + ly * (1 - lx) * features[y_high, x_low] + ly * lx * features[y_high, x_high])
+
+  for ph in range(output_size):
+    for pw in range(output_size):
+      total = 0.0
+      for iy in range(ratio):
+        y = y1 + ph * bin_h + (iy + 0.5) * bin_h / ratio
+        for ix in range(ratio):
+          x = x1 + pw * bin_w + (ix + 0.5) * bin_w / ratio
+          total = total + bilinear(y, x)
+      out[ph, pw] = total / (ratio * ratio)
+  return out
+
+
+def test_roi_align_matches_torchvisions_kernel_at_borders_and_sub_pixel():
+  rng = np.random.default_rng(0)
+  features = rng.normal(size=(2, 12, 10, 3)).astype(np.float32)
+  boxes = np.array([[[4.0, 6.0, 30.0, 20.0], [0.0, 0.0, 48.0, 40.0], [-6.0, -3.0, 5.0, 9.0]],
+                    [[46.0, 38.0, 48.0, 40.0], [10.2, 11.7, 10.9, 12.1], [20.0, 5.0, 60.0, 50.0]]], np.float32)
+  got = np.asarray(roi_align(jnp.asarray(features), jnp.asarray(boxes), output_size=7, spatial_scale=0.25,
+                             sampling_ratio=2))
+  for b in range(2):
+    for k in range(3):
+      np.testing.assert_allclose(got[b, k], torchvision_roi_align(features[b], boxes[b, k], 7, 0.25, 2),
+                                 atol=1e-5, err_msg=f'image {b}, box {k}')
+
+
+def test_roi_align_is_differentiable_in_the_features():
+  features = jnp.ones((1, 8, 8, 2))
+  rois = jnp.array([[[2.0, 2.0, 20.0, 20.0]]])
+  grad = jax.grad(lambda f: roi_align(f, rois, 7, 0.25).sum())(features)
+  assert grad.shape == features.shape and float(grad.sum()) > 0 and np.isfinite(np.asarray(grad)).all()
+
+
+def test_fpn_levels_follow_the_canonical_224_at_level_4():
+  rois = jnp.array([[0, 0, 224, 224], [0, 0, 112, 112], [0, 0, 448, 448], [0, 0, 10, 10], [0, 0, 2000, 2000.0]])
+  np.testing.assert_array_equal(fpn_levels(rois), [4, 3, 5, 2, 5])

@@ -1,0 +1,63 @@
+"""RoIAlign (He et al. 2017) with torchvision's `aligned=True` semantics, for a fixed number of RoIs
+per image so it jits, differentiable with respect to the features; and the FPN level of each RoI.
+
+Each output bin averages sampling_ratio x sampling_ratio bilinear samples at evenly spaced points
+of the bin. With aligned=True a pixel's centre is at +0.5, so box coordinates are shifted by half a
+pixel before sampling. Samples more than one pixel outside the map read 0; samples between -1 and
+0 (or H - 1 and H) read the border, as in torchvision's kernel.
+"""
+
+import jax
+import jax.numpy as jnp
+
+
+def _bilinear(features: jnp.ndarray, y: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
+  """features (H, W, C) sampled at float coordinates y, x (same shape S) -> (*S, C)."""
+  height, width = features.shape[:2]
+  outside = (y < -1.0) | (y > height) | (x < -1.0) | (x > width)
+  y, x = jnp.maximum(y, 0.0), jnp.maximum(x, 0.0)
+  y0, x0 = jnp.floor(y).astype(jnp.int32), jnp.floor(x).astype(jnp.int32)
+  y_at_edge, x_at_edge = y0 >= height - 1, x0 >= width - 1
+  y0, x0 = jnp.where(y_at_edge, height - 1, y0), jnp.where(x_at_edge, width - 1, x0)
+  y1, x1 = jnp.where(y_at_edge, y0, y0 + 1), jnp.where(x_at_edge, x0, x0 + 1)
+  y, x = jnp.where(y_at_edge, y0.astype(y.dtype), y), jnp.where(x_at_edge, x0.astype(x.dtype), x)
+  ly, lx = (y - y0)[..., None], (x - x0)[..., None]
+  value = ((1 - ly) * (1 - lx) * features[y0, x0] + (1 - ly) * lx * features[y0, x1]
+           + ly * (1 - lx) * features[y1, x0] + ly * lx * features[y1, x1])
+  return jnp.where(outside[..., None], 0.0, value)
+
+
+def roi_align_single(features: jnp.ndarray, rois: jnp.ndarray, output_size: int = 7, spatial_scale: float = 1.0,
+                     sampling_ratio: int = 2, aligned: bool = True) -> jnp.ndarray:
+  """One image: features (H, W, C), rois (K, 4) [ymin, xmin, ymax, xmax] in input pixels
+  -> (K, output_size, output_size, C)."""
+  offset = 0.5 if aligned else 0.0
+  start = rois[:, :2] * spatial_scale - offset                       # (K, 2) y, x
+  size = rois[:, 2:] * spatial_scale - offset - start
+  if not aligned:
+    size = jnp.maximum(size, 1.0)
+  bin_size = size / output_size
+  # Sample positions along one axis: bin p, sample i -> start + p * bin + (i + 0.5) * bin / ratio.
+  steps = (jnp.arange(output_size)[:, None] + (jnp.arange(sampling_ratio)[None] + 0.5) / sampling_ratio).reshape(-1)
+  ys = start[:, 0, None] + steps[None] * bin_size[:, 0, None]       # (K, P * R)
+  xs = start[:, 1, None] + steps[None] * bin_size[:, 1, None]
+  samples = _bilinear(features, ys[:, :, None], xs[:, None, :])     # (K, P * R, P * R, C)
+  k, c = rois.shape[0], features.shape[-1]
+  samples = samples.reshape(k, output_size, sampling_ratio, output_size, sampling_ratio, c)
+  return samples.mean(axis=(2, 4))
+
+
+def roi_align(features: jnp.ndarray, rois: jnp.ndarray, output_size: int = 7, spatial_scale: float = 1.0,
+              sampling_ratio: int = 2, aligned: bool = True) -> jnp.ndarray:
+  """Batched: features (B, H, W, C), rois (B, K, 4) -> (B, K, output_size, output_size, C)."""
+  return jax.vmap(lambda f, r: roi_align_single(f, r, output_size, spatial_scale, sampling_ratio, aligned))(
+      features, rois)
+
+
+def fpn_levels(rois: jnp.ndarray, min_level: int = 2, max_level: int = 5, canonical_level: int = 4,
+               canonical_scale: float = 224.0, eps: float = 1e-6) -> jnp.ndarray:
+  """The FPN level of each RoI (Lin et al. 2017, eq. 1, as torchvision's LevelMapper):
+  floor(k0 + log2(sqrt(area) / 224) + eps), clamped to [min_level, max_level]."""
+  area = (rois[..., 2] - rois[..., 0]) * (rois[..., 3] - rois[..., 1])
+  level = jnp.floor(canonical_level + jnp.log2(jnp.sqrt(area) / canonical_scale) + eps)
+  return jnp.clip(level, min_level, max_level).astype(jnp.int32)
