@@ -98,3 +98,50 @@ def test_roi_align_is_differentiable_in_the_features():
 def test_fpn_levels_follow_the_canonical_224_at_level_4():
   rois = jnp.array([[0, 0, 224, 224], [0, 0, 112, 112], [0, 0, 448, 448], [0, 0, 10, 10], [0, 0, 2000, 2000.0]])
   np.testing.assert_array_equal(fpn_levels(rois), [4, 3, 5, 2, 5])
+
+
+def test_anchor_labels_follow_the_iou_thresholds_and_keep_each_truths_best_anchor():
+  from vision_jax.detection.rpn import IGNORED, NEGATIVE, POSITIVE, label_anchors
+  gt = jnp.array([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0], [0.0, 0.0, 99.0, 99.0]])
+  anchors_ = jnp.array([[0.0, 0.0, 10.0, 11.0],      # IoU 0.91 with gt 0: positive
+                        [0.0, 0.0, 10.0, 20.0],      # 0.5: ignored
+                        [30.0, 30.0, 40.0, 40.0],    # 0: negative
+                        [50.0, 50.0, 60.0, 70.0],    # 0.5 with gt 1, its best: positive
+                        [52.0, 50.0, 62.0, 70.0]])   # 0.36 with gt 1: ignored
+  labels, matched = label_anchors(anchors_, gt, jnp.array([True, True, False]))  # gt 2 is padding
+  np.testing.assert_array_equal(labels, [POSITIVE, IGNORED, NEGATIVE, POSITIVE, IGNORED])
+  assert int(matched[0]) == 0 and int(matched[3]) == 1
+  none, _ = label_anchors(anchors_, gt, jnp.zeros(3, bool))
+  np.testing.assert_array_equal(none, [NEGATIVE] * 5)  # an image without boxes: all background
+
+
+def test_balanced_sampling_caps_positives_and_depends_only_on_the_key():
+  from vision_jax.detection.rpn import sample_balanced
+  labels = jnp.asarray(np.r_[np.ones(200), np.zeros(1000), -np.ones(50)].astype(np.int32))
+  pos, neg = sample_balanced(jax.random.PRNGKey(0), labels, 256, 0.5)
+  assert int(pos.sum()) == 128 and int(neg.sum()) == 128 and not bool((pos & (labels != 1)).any())
+  few = jnp.asarray(np.r_[np.ones(10), np.zeros(1000)].astype(np.int32))
+  pos, neg = sample_balanced(jax.random.PRNGKey(0), few, 256, 0.5)
+  assert int(pos.sum()) == 10 and int(neg.sum()) == 246
+  again, _ = sample_balanced(jax.random.PRNGKey(0), labels, 256, 0.5)
+  other, _ = sample_balanced(jax.random.PRNGKey(1), labels, 256, 0.5)
+  np.testing.assert_array_equal(sample_balanced(jax.random.PRNGKey(0), labels, 256, 0.5)[0], again)
+  assert not np.array_equal(again, other)
+
+
+def test_proposals_are_clipped_suppressed_per_level_and_padded():
+  from vision_jax.detection.rpn import propose
+  level0 = jnp.array([[0.0, 0.0, 20.0, 20.0], [1.0, 1.0, 21.0, 21.0], [30.0, 30.0, 50.0, 90.0], [5.0, 5.0, 5.0, 9.0]])
+  level1 = jnp.array([[0.0, 0.0, 20.0, 20.0]])            # the same box on another level survives
+  logits = [jnp.array([3.0, 2.0, 1.0, 4.0]), jnp.array([0.5])]
+  deltas = [jnp.zeros((4, 4)), jnp.zeros((1, 4))]
+  boxes, scores = propose(logits, deltas, [level0, level1], jnp.array([40, 60]), pre_nms_top_n=3,
+                          post_nms_top_n=6)
+  assert boxes.shape == (4, 4) and scores.shape == (4,)  # 3 + 1 candidates, fewer than post_nms_top_n
+  sigmoid = lambda x: 1 / (1 + math.exp(-x))
+  # Top 3 of level 0 by logit: the empty box (4.0, dropped), box 0 (3.0), box 1 (2.0, suppressed at IoU 0.82).
+  np.testing.assert_allclose(scores, [sigmoid(3.0), sigmoid(0.5), 0, 0], rtol=1e-6)
+  np.testing.assert_allclose(boxes, [[0, 0, 20, 20], [0, 0, 20, 20], [0, 0, 0, 0], [0, 0, 0, 0]])
+  clipped, _ = propose([jnp.array([1.0])], [jnp.zeros((1, 4))], [jnp.array([[30.0, 30.0, 50.0, 90.0]])],
+                       jnp.array([40, 60]))
+  np.testing.assert_allclose(clipped, [[30, 30, 40, 60]])
