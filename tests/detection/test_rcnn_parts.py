@@ -145,3 +145,30 @@ def test_proposals_are_clipped_suppressed_per_level_and_padded():
   clipped, _ = propose([jnp.array([1.0])], [jnp.zeros((1, 4))], [jnp.array([[30.0, 30.0, 50.0, 90.0]])],
                        jnp.array([40, 60]))
   np.testing.assert_allclose(clipped, [[30, 30, 40, 60]])
+
+
+def test_rpn_loss_is_torchvisions_formula_when_every_labelled_anchor_is_sampled():
+  from vision_jax.detection.rpn import IGNORED, label_anchors, rpn_loss
+  rng = np.random.default_rng(1)
+  anchor_set = anchors.level_anchors((64, 64), [(8, 8)], sizes=((16,),))[0]        # 192 anchors
+  gt = np.array([[[8.0, 8.0, 30.0, 24.0], [40.0, 30.0, 60.0, 62.0]], [[0.0, 0.0, 0.0, 0.0]] * 2], np.float32)
+  valid = np.array([[True, True], [False, False]])
+  logits = rng.normal(size=(2, 192)).astype(np.float32)
+  deltas = rng.normal(scale=0.3, size=(2, 192, 4)).astype(np.float32)
+  losses = rpn_loss(jax.random.PRNGKey(0), jnp.asarray(logits), jnp.asarray(deltas), jnp.asarray(anchor_set),
+                    jnp.asarray(gt), jnp.asarray(valid), batch_size_per_image=1000, positive_fraction=1.0)
+  bce, box, count = 0.0, 0.0, 0
+  for b in range(2):
+    labels, matched = (np.asarray(x) for x in label_anchors(jnp.asarray(anchor_set), jnp.asarray(gt[b]),
+                                                            jnp.asarray(valid[b])))
+    targets = np.asarray(box_coder.encode(jnp.asarray(gt[b][matched]), jnp.asarray(anchor_set)))
+    for a in np.flatnonzero(labels != IGNORED):
+      p = 1 / (1 + np.exp(-logits[b, a]))
+      bce -= np.log(p) if labels[a] == 1 else np.log(1 - p)
+      count += 1
+      if labels[a] == 1:
+        d = np.abs(deltas[b, a] - targets[a])
+        box += np.sum(np.where(d < 1 / 9, 0.5 * d * d * 9, d - 0.5 / 9))
+  assert count > 192  # both images' labelled anchors, the second image all negatives
+  np.testing.assert_allclose(losses['rpn_objectness_loss'], bce / count, rtol=1e-5)
+  np.testing.assert_allclose(losses['rpn_box_loss'], box / count, rtol=1e-5)

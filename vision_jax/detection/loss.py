@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import optax
 
 
-def smooth_l1(x: jnp.ndarray) -> jnp.ndarray:
+def smooth_l1(x: jnp.ndarray, beta: float = 1.0) -> jnp.ndarray:
+  """Huber-like: 0.5 x^2 / beta below beta, |x| - 0.5 beta above (PyTorch's smooth_l1_loss)."""
   absolute = jnp.abs(x)
-  return jnp.where(absolute < 1.0, 0.5 * x * x, absolute - 0.5)
+  return jnp.where(absolute < beta, 0.5 * x * x / beta, absolute - 0.5 * beta)
 
 
 def hard_negatives(background_loss: jnp.ndarray, positive: jnp.ndarray, ratio: float) -> jnp.ndarray:

@@ -6,6 +6,8 @@ label_anchors: IoU >= 0.7 positive, < 0.3 negative, in between ignored; each gro
     would also mark every anchor of a ground truth that overlaps none; we leave those negative).
 sample_balanced: `batch_size` anchors per image with at most `positive_fraction` positive, chosen
     with a key (derived from the step, so a resumed run samples the same anchors).
+rpn_loss: binary cross-entropy over the sampled anchors and smooth-L1 (beta 1/9) over the sampled
+    positives, both divided by the number sampled in the batch (torchvision's normalisation).
 propose: per level the top `pre_nms_top_n` objectness scores, decoded, clipped to the image's real
     size, tiny boxes masked, NMS per level at 0.7, then the best `post_nms_top_n` over all levels
     as a fixed-size padded set.
@@ -17,8 +19,11 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from vision_jax.detection.box_coder import RPN_WEIGHTS, decode
+import optax
+
+from vision_jax.detection.box_coder import RPN_WEIGHTS, decode, encode
 from vision_jax.detection.boxes import pairwise_iou
+from vision_jax.detection.loss import smooth_l1
 from vision_jax.detection.nms import greedy_nms
 
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
@@ -51,6 +56,25 @@ def sample_balanced(key: jax.Array, labels: jnp.ndarray, batch_size: int = 256,
     rank = jnp.argsort(jnp.argsort(-priority))
     return candidates & (rank < count)
   return chosen(pos_key, positive, num_pos), chosen(neg_key, negative, num_neg)
+
+
+def rpn_loss(key: jax.Array, objectness: jnp.ndarray, deltas: jnp.ndarray, anchors: jnp.ndarray,
+             gt_boxes: jnp.ndarray, gt_valid: jnp.ndarray, batch_size_per_image: int = 256,
+             positive_fraction: float = 0.5, beta: float = 1 / 9) -> dict[str, jnp.ndarray]:
+  """objectness (B, A) logits and deltas (B, A, 4) over all levels' anchors (A, 4); ground truth
+  (B, G, 4) pixels with (B, G) valid. Returns {'rpn_objectness_loss', 'rpn_box_loss'}."""
+  def per_image(index, boxes, valid):
+    labels, matched = label_anchors(anchors, boxes, valid)
+    positive, negative = sample_balanced(jax.random.fold_in(key, index), labels, batch_size_per_image,
+                                         positive_fraction)
+    return positive, negative, encode(boxes[matched], anchors, RPN_WEIGHTS)
+  positive, negative, targets = jax.vmap(per_image)(jnp.arange(gt_boxes.shape[0]), gt_boxes, gt_valid)
+  sampled = positive | negative
+  count = jnp.maximum(sampled.sum(), 1).astype(jnp.float32)
+  bce = optax.sigmoid_binary_cross_entropy(objectness.astype(jnp.float32), positive.astype(jnp.float32))
+  box = smooth_l1(deltas.astype(jnp.float32) - jax.lax.stop_gradient(targets), beta).sum(-1)
+  return {'rpn_objectness_loss': jnp.sum(bce * sampled) / count,
+          'rpn_box_loss': jnp.sum(jnp.where(positive, box, 0.0)) / count}
 
 
 def clip_to_image(boxes: jnp.ndarray, image_hw: jnp.ndarray) -> jnp.ndarray:
