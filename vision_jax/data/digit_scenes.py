@@ -75,7 +75,7 @@ def make_scene(index: int, split: str, size: int = IMAGE_SIZE, min_digit: int = 
           np.asarray(classes, np.int32))
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)  # every test batch of a few test sets: evaluations reuse them
 def scene_batch(split: str, start: int, count: int, channels: int, background_level: float = 0.0) -> Batch:
   """Scenes start..start+count-1 as a batch: image (N, S, S, channels), boxes (N, 6, 4) padded,
   labels (N, 6), box_valid (N, 6) bool."""
@@ -114,7 +114,9 @@ class DigitScenesSource:
     step = start_step
     while True:
       scenes = [make_scene(offset + step * b + i, 'train') for i in range(b)]
-      batch = self._augmented(_stack(scenes, self.channels), step) if self.augment else _stack(scenes, self.channels)
+      batch = _stack(scenes, self.channels)
+      if self.augment:
+        batch = self._augmented(batch, step)
       yield process_slice(self._normalise(batch), self.process_index, self.process_count)
       step += 1
 

@@ -3,7 +3,7 @@
 'detection_ap': VOC AP at IoU 0.5 (`mAP50` all-point, `mAP50_voc07` 11-point) and, for a source
     with COCO category ids, pycocotools' COCO metrics; boxes in original-image pixels.
 'detection_pictures': the first `num_images` test images with their detections, drawn to
-    WORKDIR/plots/predictions.png (spec.score_threshold, default config.predict_score_threshold).
+    WORKDIR/plots/predictions.png (those scoring at least spec.score_threshold, default 0.3).
 """
 
 import os

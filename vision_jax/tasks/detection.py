@@ -115,9 +115,9 @@ def build(config, workdir: str) -> tuple[Method, list]:
       create_state=functools.partial(create_train_state, model=detector.model, tx=tx, image_shape=image_shape),
       train_step=make_train_step(detector, lr_fn, config.get('freeze', '')),
       train_batches=source.train_batches, initialize=backbone_initializer(config, detector, image_shape))
-  make_source = functools.partial(build_source, config, jax.process_index(), jax.process_count())
+  make_source = functools.partial(build_source, config, jax.process_index(), jax.process_count())  # (overrides)
   evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir,
-                                         'make_source': lambda overrides: make_source(overrides=overrides)})
+                                         'make_source': make_source})
   return method, evaluators
 
 

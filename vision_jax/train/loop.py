@@ -123,13 +123,11 @@ def is_due(step: int, every: int, last: int) -> bool:
   return step == last or (every > 0 and step % every == 0)
 
 
-def run_evaluators(evaluators: Sequence[Evaluator], state: State, step: int, writer: MetricWriter,
-                   due: Callable[[Evaluator], bool]) -> dict[str, dict]:
-  """Runs the due evaluators; writes one record per evaluator name that reported metrics."""
+def run_evaluators(evaluators: Sequence[Evaluator], state: State, step: int, writer: MetricWriter) -> dict[str, dict]:
+  """Runs the evaluators; writes one record per evaluator name that reported metrics."""
   by_name: dict[str, dict] = {}
   for evaluator in evaluators:
-    if due(evaluator):
-      by_name.setdefault(evaluator.name, {}).update(evaluator(state, step))
+    by_name.setdefault(evaluator.name, {}).update(evaluator(state, step))
   records = {}
   for name, metrics in by_name.items():
     if metrics:
@@ -198,8 +196,8 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
         writer.write(step, 'train', {**train_metrics, **rates})
         shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}
         logging.info(progress.line(step, rates, shown))
-    records.update(run_evaluators(evaluators, state, step, writer,
-                                  lambda e, s=step: is_due(s, e.every_steps, num_steps)))
+    due = [e for e in evaluators if is_due(step, e.every_steps, num_steps)]
+    records.update(run_evaluators(due, state, step, writer))
     if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
                               force=step == num_steps):
       last_good = step
@@ -208,7 +206,7 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
   if start_step >= num_steps:  # a finished workdir relaunched: report what it stored
     records = _stored_final_records(writer.path, num_steps)
     missing = [e for e in evaluators if e.name not in records]
-    records.update(run_evaluators(missing, state, num_steps, writer, lambda e: True))
+    records.update(run_evaluators(missing, state, num_steps, writer))
   writer.close()
   if is_main:
     stored_train = [r for r in read_metrics(writer.path) if r['split'] == 'train']
