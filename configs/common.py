@@ -155,7 +155,6 @@ def detection_config() -> ml_collections.ConfigDict:
   c.model.name = 'ssd300_vgg16'
   del c.label_smoothing
   del c.accum_steps
-  del c.freeze_batch_stats
   c.default_boxes = default_box_config(layouts.SSD300_VOC)
   c.matching = ml_collections.ConfigDict({'iou_threshold': 0.5, 'neg_pos_ratio': 3.0})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.01, 'iou_threshold': 0.45, 'pre_nms_top_k': 200,

@@ -26,19 +26,22 @@ def greedy_nms(boxes: jnp.ndarray, scores: jnp.ndarray, iou_threshold: float) ->
 
 def per_class_nms(boxes: jnp.ndarray, class_scores: jnp.ndarray, score_threshold: float,
                   iou_threshold: float, pre_nms_top_k: int, max_detections: int):
-  """One image: boxes (P, 4), class_scores (P, C) without background.
+  """One image: boxes (P, 4) shared by every class or (P, C, 4) per class (R-CNN's class-specific
+  regression), class_scores (P, C) without background.
 
   Returns (boxes (D, 4), scores (D,), labels (D,) int32 0-based, valid (D,) bool).
   """
-  def one_class(scores):
+  class_boxes = boxes if boxes.ndim == 3 else jnp.broadcast_to(boxes[:, None], (boxes.shape[0], class_scores.shape[1], 4))
+
+  def one_class(scores, candidates):
     top_scores, index = jax.lax.top_k(jnp.where(scores >= score_threshold, scores, 0.0), pre_nms_top_k)
-    keep = greedy_nms(boxes[index], top_scores, iou_threshold)
-    return jnp.where(keep, top_scores, 0.0), index
-  scores, index = jax.vmap(one_class, in_axes=1)(class_scores)      # (C, K)
+    keep = greedy_nms(candidates[index], top_scores, iou_threshold)
+    return jnp.where(keep, top_scores, 0.0), candidates[index]
+  scores, kept_boxes = jax.vmap(one_class, in_axes=(1, 1))(class_scores, class_boxes)   # (C, K), (C, K, 4)
   num_classes, k = scores.shape
   best, flat = jax.lax.top_k(scores.reshape(-1), max_detections)
   labels = (flat // k).astype(jnp.int32)
-  chosen = boxes[index.reshape(-1)[flat]]
+  chosen = kept_boxes.reshape(-1, 4)[flat]
   return chosen, best, labels, best > 0
 
 

@@ -11,6 +11,7 @@ rpn_loss: binary cross-entropy over the sampled anchors and smooth-L1 (beta 1/9)
 propose: per level the top `pre_nms_top_n` objectness scores, decoded, clipped to the image's real
     size, tiny boxes masked, NMS per level at 0.7, then the best `post_nms_top_n` over all levels
     as a fixed-size padded set.
+proposal_recall: the share of ground truth covered by a kept proposal at IoU >= 0.5.
 Boxes are [ymin, xmin, ymax, xmax] in input pixels.
 """
 
@@ -102,3 +103,12 @@ def propose(objectness: Sequence[jnp.ndarray], deltas: Sequence[jnp.ndarray], an
   count = min(post_nms_top_n, all_scores.shape[0])
   best, index = jax.lax.top_k(all_scores, count)
   return jnp.where((best > 0)[:, None], all_boxes[index], 0.0), best
+
+
+def proposal_recall(proposals: jnp.ndarray, proposal_valid: jnp.ndarray, gt_boxes: jnp.ndarray,
+                    gt_valid: jnp.ndarray, iou_threshold: float = 0.5) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """Batched: proposals (B, P, 4) with (B, P) valid, ground truth (B, G, 4) with (B, G) valid ->
+  (ground truth covered by some valid proposal at IoU >= iou_threshold, valid ground truth)."""
+  iou = jnp.where(proposal_valid[:, None, :], pairwise_iou(gt_boxes, proposals), 0.0)   # (B, G, P)
+  covered = (iou.max(axis=-1) >= iou_threshold) & gt_valid
+  return covered.sum().astype(jnp.float32), gt_valid.sum().astype(jnp.float32)

@@ -29,9 +29,16 @@ class Detector:
   postprocess(outputs) -> Detections in model-input pixels (decoding, NMS, fixed size).
   backbone: the zoo classifier whose pretrained weights params['backbone'] takes (init_from).
   model_kwargs(batch) -> extra training-mode inputs of the model (a two-stage detector's targets).
+  import_weights(init_from, variables) -> the whole detector's variables from a file of another
+      framework's detector (e.g. torchvision's), or None when init_from is not one (then init_from
+      is the backbone's weights).
+  eval_counts(outputs, batch) -> {name: (hits, total)} summed over the test set and reported as
+      hits / total beside AP (e.g. the RPN's recall), from eval-mode outputs.
   """
   model: nn.Module
   loss: Callable[[Any, Batch, jax.Array], tuple[jax.Array, dict]]
   postprocess: Callable[[Any], Detections]
   backbone: Optional[str] = None
   model_kwargs: Callable[[Batch], dict] = no_model_kwargs
+  import_weights: Optional[Callable[[str, dict], Optional[dict]]] = None
+  eval_counts: Optional[Callable[[Any, Batch], dict]] = None

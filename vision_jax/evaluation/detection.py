@@ -20,6 +20,7 @@ from vision_jax.evaluation.pictures import save_detection_grid
 from vision_jax.evaluation.voc import voc_map
 
 GT_KEYS = ('boxes', 'labels', 'box_valid')
+COUNT_PREFIX = 'count_'
 
 
 def make_eval_step(detector):
@@ -32,9 +33,21 @@ def make_eval_step(detector):
     passed['gt_difficult'] = batch.get('difficult', jnp.zeros_like(batch['box_valid']))
     count = batch['image'].shape[0]
     input_hw = jnp.broadcast_to(jnp.asarray(batch['image'].shape[1:3]), (count, 2))
-    return {**detections, **passed, 'image_hw': batch.get('image_hw', input_hw),
+    counts = {}
+    if detector.eval_counts is not None:  # padded images have no valid ground truth: they count 0
+      for key, (hits, total) in detector.eval_counts(outputs, batch).items():
+        counts[f'{COUNT_PREFIX}{key}'] = jnp.stack([hits, total])
+    return {**detections, **passed, **counts, 'image_hw': batch.get('image_hw', input_hw),
             'image_id': batch.get('image_id', jnp.zeros((count,), jnp.int32)), 'mask': batch['mask']}
   return eval_step
+
+
+def summed_counts(outputs: list[dict]) -> dict:
+  """{name: total hits / total count} of the detector's eval_counts over all collected batches."""
+  names = [k for k in outputs[0] if k.startswith(COUNT_PREFIX)] if outputs else []
+  sums = {k[len(COUNT_PREFIX):]: np.sum([np.asarray(out[k]).reshape(-1, 2).sum(0) for out in outputs], axis=0)
+          for k in names}
+  return {name: float(hits / max(total, 1.0)) for name, (hits, total) in sums.items()}
 
 
 def per_image(outputs: list[dict], input_hw, resize: str):
@@ -72,7 +85,7 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
              'num_examples': float(num_images)}
   if category_ids is not None:
     metrics.update(coco_metrics(images, coco_gt, coco_dets, list(category_ids)))
-  return metrics
+  return {**metrics, **summed_counts(outputs)}
 
 
 @EVALUATORS.register('detection_ap')

@@ -40,12 +40,15 @@ from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkp
 Batch = dict[str, jax.Array]
 
 
-def make_train_step(detector: Detector, learning_rate_fn: optax.Schedule, freeze: str = ''):
-  """Returns the pure train_step(state, batch, rng) -> (state, metrics): the detector's loss."""
+def make_train_step(detector: Detector, learning_rate_fn: optax.Schedule, freeze: str = '',
+                    freeze_batch_stats: str = ''):
+  """Returns the pure train_step(state, batch, rng) -> (state, metrics): the detector's loss.
+  BatchNorm layers matched by freeze_batch_stats keep their running statistics (detection
+  backbones' frozen BatchNorm)."""
 
   def loss_fn(params, batch_stats, batch: Batch, rng: jax.Array):
     outputs, batch_stats = apply_for_training(detector.model, params, batch_stats, batch['image'], rng, freeze,
-                                              **detector.model_kwargs(batch))
+                                              freeze_batch_stats, **detector.model_kwargs(batch))
     loss, metrics = detector.loss(outputs, batch, jax.random.fold_in(rng, 1))
     return loss, (metrics, batch_stats)
 
@@ -82,13 +85,33 @@ def initialize_backbone(state: TrainState, init_from: str, classifier: str, imag
   return place_like(variables, state)
 
 
+def merge_variables(state: TrainState, loaded: dict) -> dict:
+  """The state's variables with every leaf that `loaded` holds replaced (the rest stay fresh)."""
+  variables = flax.traverse_util.flatten_dict(flax.core.unfreeze(jax.device_get(state.variables())))
+  loaded = flax.traverse_util.flatten_dict(flax.core.unfreeze(loaded))
+  variables.update({path: np.asarray(value, np.float32) for path, value in loaded.items()})
+  return flax.traverse_util.unflatten_dict(variables)
+
+
+def initialize_detector(state: TrainState, init_from: str, detector: Detector, image_shape) -> TrainState:
+  """config.init_from: a whole detector's weights when the family imports that file (torchvision's
+  Faster R-CNN), else a zoo classifier's weights for the backbone."""
+  loaded = detector.import_weights(init_from, jax.device_get(state.variables())) if detector.import_weights else None
+  if loaded is not None:
+    logging.info('initialised the whole detector from %s', init_from)
+    return place_like(merge_variables(state, loaded), state)
+  if detector.backbone is None:
+    raise UserError(f'init_from {init_from} is not a whole-detector file and this backbone has no pretrained weights')
+  return initialize_backbone(state, init_from, detector.backbone, image_shape)
+
+
 def backbone_initializer(config, detector: Detector, image_shape):
   """Method.initialize for config.init_from, or None."""
   if not config.get('init_from'):
     return None
-  if detector.backbone is None:
+  if detector.backbone is None and detector.import_weights is None:
     raise UserError(f'init_from needs a pretrained backbone; {config.model.name!r} has none')
-  return functools.partial(initialize_backbone, init_from=config.init_from, classifier=detector.backbone,
+  return functools.partial(initialize_detector, init_from=config.init_from, detector=detector,
                            image_shape=image_shape)
 
 
@@ -113,7 +136,7 @@ def build(config, workdir: str) -> tuple[Method, list]:
   detector = build_detector(config, source.num_classes, image_shape)
   method = Method(
       create_state=functools.partial(create_train_state, model=detector.model, tx=tx, image_shape=image_shape),
-      train_step=make_train_step(detector, lr_fn, config.get('freeze', '')),
+      train_step=make_train_step(detector, lr_fn, config.get('freeze', ''), config.get('freeze_batch_stats', '')),
       train_batches=source.train_batches, initialize=backbone_initializer(config, detector, image_shape))
   make_source = functools.partial(build_source, config, jax.process_index(), jax.process_count())  # (overrides)
   evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir,

@@ -11,19 +11,21 @@ from vision_jax.errors import UserError
 from vision_jax.weights.transfer import frozen_batch_norm, stop_frozen_gradients
 
 Batch = dict[str, jax.Array]
+SAMPLE_STREAM = 0x5A3  # folds the step's key into the 'sample' stream's
 
 
 def apply_for_training(model: nn.Module, params, batch_stats, images: jax.Array, rng: jax.Array,
                        freeze: str = '', freeze_batch_stats: str = '', **kwargs):
   """(model outputs, new batch_stats) in training mode: frozen parameters get no gradient and
   BatchNorm layers matched by `freeze` or `freeze_batch_stats` use their running statistics.
-  `kwargs` go to the model (a two-stage detector takes its targets this way)."""
+  `kwargs` go to the model (a two-stage detector takes its targets this way). The model draws
+  dropout from the 'dropout' RNG stream and any sampling (RoIs) from the 'sample' stream."""
   variables = {'params': stop_frozen_gradients(params, freeze)}
   mutable = []
   if batch_stats:
     variables['batch_stats'], mutable = batch_stats, ['batch_stats']
   with nn.intercept_methods(frozen_batch_norm(freeze, freeze_batch_stats)):
-    outputs, updates = model.apply(variables, images, train=True, rngs={'dropout': rng}, mutable=mutable,
+    outputs, updates = model.apply(variables, images, train=True, rngs={'dropout': rng, 'sample': jax.random.fold_in(rng, SAMPLE_STREAM)}, mutable=mutable,
                                    **kwargs)
   return outputs, updates.get('batch_stats', batch_stats)
 

@@ -7,7 +7,7 @@ extra or mis-shaped key is an error that names it.
 """
 
 import os
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Union
 
 import flax
 import numpy as np
@@ -32,18 +32,20 @@ def torch_layout(leaf: str, array: np.ndarray) -> np.ndarray:
 def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Callable[[tuple], str],
                   source: str, leaf_suffix: Mapping[str, str] = TORCH_LEAF,
                   layout: Callable[[str, np.ndarray], np.ndarray] = torch_layout,
-                  skip_module: Optional[str] = None) -> dict:
+                  skip_module: Union[None, str, tuple[str, ...]] = None) -> dict:
   """Fills every leaf of `template` ({'params': ..., 'batch_stats': ...}) from `state`.
 
-  Leaves of the top-level module `skip_module` (a classifier head being replaced) are
-  left out of the result when absent or mis-shaped in `state`, instead of being errors.
+  Leaves of the top-level module `skip_module` (a classifier head being replaced; a name or a
+  tuple of names) are left out of the result when absent or mis-shaped in `state`, instead of
+  being errors.
   """
+  skipped = (skip_module,) if isinstance(skip_module, str) else tuple(skip_module or ())
   flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(template))
   converted, used, problems = {}, set(), []
   for path, target in flat.items():
     module_path, leaf = path[1:-1], path[-1]
     key = f'{key_of(module_path)}.{leaf_suffix[leaf]}'
-    skippable = skip_module is not None and module_path[:1] == (skip_module,)
+    skippable = module_path[:1] != () and module_path[0] in skipped
     if key not in state:
       if not skippable:
         problems.append(f'missing {key} (for {"/".join(path)})')
