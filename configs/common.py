@@ -169,6 +169,38 @@ def detection_config() -> ml_collections.ConfigDict:
   return c
 
 
+def faster_rcnn_config(backbone: str = 'resnet50_fpn') -> ml_collections.ConfigDict:
+  """A complete Faster R-CNN detection config (torchvision's defaults; models/faster_rcnn.py)."""
+  c = detection_config()
+  c.detector = 'faster_rcnn'
+  del c.default_boxes, c.matching
+  c.model = ml_collections.ConfigDict({
+      'name': 'faster_rcnn', 'backbone': backbone, 'dtype': 'float32',
+      'anchor_sizes': [[32], [64], [128], [256], [512]] if backbone.endswith('fpn') else [[128, 256, 512]],
+      'aspect_ratios': [0.5, 1.0, 2.0],
+      'rpn_pre_nms_top_n_train': 2000, 'rpn_post_nms_top_n_train': 2000,   # per level / kept
+      'rpn_pre_nms_top_n_test': 1000, 'rpn_post_nms_top_n_test': 1000,
+      'rpn_nms_threshold': 0.7, 'rpn_batch_size_per_image': 256, 'rpn_positive_fraction': 0.5,
+      'box_batch_size_per_image': 512, 'box_positive_fraction': 0.25, 'box_foreground_iou': 0.5,
+      'roi_aligned': False,  # torchvision's MultiScaleRoIAlign (True: the half-pixel-corrected RoIAlign)
+      'roi_align_impl': 'gather',  # or 'matmul' (faster on CPU for small feature maps)
+  })
+  c.losses = ml_collections.ConfigDict({'rpn_beta': 1 / 9, 'box_beta': 1 / 9})  # torchvision's; 0 = L1
+  # torchvision's inference: score > 0.05, per-class NMS 0.5, 100 per image; pre_nms_top_k caps
+  # each class's NMS input (>= rpn_post_nms_top_n_test is torchvision's exact behaviour).
+  c.nms = ml_collections.ConfigDict({'score_threshold': 0.05, 'iou_threshold': 0.5, 'pre_nms_top_k': 1000,
+                                     'max_detections': 100})
+  # ImageNet backbones: stem and first stage frozen, every BatchNorm on its running statistics
+  # (torchvision's trainable_backbone_layers=3 with FrozenBatchNorm2d; detectron2's FREEZE_AT=2).
+  if backbone.startswith('resnet'):
+    c.freeze = '^backbone/(conv1|bn1|layer1_)'
+    c.freeze_batch_stats = '^backbone/'
+  elif backbone == 'vgg16':
+    c.freeze = '^backbone/conv[12]_'  # Ren et al. fine-tune from conv3_1 up
+  c.evals.eval.plot_keys = ('mAP50', 'rpn_recall')
+  return c
+
+
 def gan_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
   a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""

@@ -112,14 +112,15 @@ def test_detections_match_one_to_one(both_outputs):
     assert box_error.max() <= 0.025 and np.mean(box_error <= 1e-2) >= 0.99, box_error.max()
 
 
+@pytest.mark.parametrize('impl', ['gather', 'matmul'])
 @pytest.mark.parametrize('aligned', [True, False])
-def test_roi_align_matches_torchvision_ops(aligned):
+def test_roi_align_matches_torchvision_ops(aligned, impl):
   rng = np.random.default_rng(0)
   features = rng.normal(size=(2, 13, 17, 5)).astype(np.float32)
   boxes = np.array([[[0.0, 0.0, 13.0, 17.0], [3.2, 4.7, 3.6, 5.1], [-2.0, -3.0, 6.0, 5.0], [10.0, 14.0, 15.5, 19.0]],
                     [[1.0, 2.0, 8.0, 9.5], [12.7, 16.6, 13.0, 17.0], [5.0, 5.0, 5.2, 12.0], [0.4, 0.3, 0.9, 0.8]]],
                    np.float32) * 2  # spatial scale 0.5: input pixels -> feature cells
-  ours = roi_align(jnp.asarray(features), jnp.asarray(boxes), 7, 0.5, 2, aligned)
+  ours = roi_align(jnp.asarray(features), jnp.asarray(boxes), 7, 0.5, 2, aligned, impl)
   rois = torch.cat([torch.cat([torch.full((4, 1), float(b)), torch.from_numpy(boxes[b][:, [1, 0, 3, 2]])], 1)
                     for b in range(2)])
   theirs = torchvision.ops.roi_align(torch.from_numpy(features).permute(0, 3, 1, 2), rois, 7, 0.5, 2, aligned)

@@ -60,11 +60,15 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
   return out + (dropped,)
 
 
-def letterbox(image, boxes, size: int):
-  """Resizes keeping the aspect ratio (longer side to `size`) and pads the bottom and right to
-  size x size with zeros (the mean, once normalised); normalised boxes follow the image."""
+def letterbox(image, boxes, size: int, min_max=None):
+  """Resizes keeping the aspect ratio and pads the bottom and right to size x size with zeros (the
+  mean, once normalised); normalised boxes follow the image. The longer side goes to `size`, or with
+  min_max = (min_size, max_size) the shorter side to min_size unless the longer passes max_size
+  (R-CNN's resize; never beyond `size`)."""
   shape = tf.cast(tf.shape(image)[:2], tf.float32)
   scale = size / tf.reduce_max(shape)
+  if min_max is not None:
+    scale = tf.minimum(scale, tf.minimum(min_max[0] / tf.reduce_min(shape), min_max[1] / tf.reduce_max(shape)))
   new = tf.cast(tf.round(shape * scale), tf.int32)
   image = tf.image.resize(image, new)
   fraction = tf.cast(new, tf.float32) / size
@@ -72,14 +76,29 @@ def letterbox(image, boxes, size: int):
   return padded, boxes * tf.concat([fraction, fraction], 0)
 
 
-def resize_to_input(image, boxes, size: int, mode: str, mean):
-  """(image, boxes) at size x size: 'stretch' (each axis) or 'letterbox' (aspect kept, padded with
-  the mean colour, which normalises to 0)."""
-  if mode == 'letterbox':
+def resize_to_input(image, boxes, size: int, mode, mean):
+  """(image, boxes) at size x size: 'stretch' (each axis), 'letterbox' or ('min_max', min_size,
+  max_size) (aspect kept, padded with the mean colour, which normalises to 0)."""
+  kind, *sizes = (mode,) if isinstance(mode, str) else tuple(mode)
+  if kind in ('letterbox', 'min_max'):
     fill = tf.constant(np.broadcast_to(mean, (3,)), tf.float32)
-    padded, boxes = letterbox(image - fill, boxes, size)
+    padded, boxes = letterbox(image - fill, boxes, size, tuple(float(v) for v in sizes) if sizes else None)
     return padded + fill, boxes
   return tf.image.resize(image, (size, size)), boxes
+
+
+def resize_mode(config):
+  """config.resize as the box helpers take it: 'stretch', 'letterbox' or ('min_max', min_size, max_size)."""
+  mode = config.get('resize', 'stretch')
+  if mode not in RESIZE_MODES:
+    raise UserError(f'unknown dataset.resize {mode!r}; choose one of: {", ".join(RESIZE_MODES)}')
+  if mode != 'min_max':
+    return mode
+  min_size, max_size = config.get('min_size', 0), config.get('max_size', 0)
+  if not 0 < min_size <= max_size <= config.image_size:
+    raise UserError(f'dataset.resize min_max needs 0 < min_size ({min_size}) <= max_size ({max_size}) '
+                    f'<= image_size ({config.image_size})')
+  return ('min_max', min_size, max_size)
 
 
 def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
@@ -100,7 +119,7 @@ def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
       image, boxes, valid = A.expand_crop_resize(image, boxes, valid, key + 10, size,
                                                  fill=tuple(float(m) for m in np.broadcast_to(mean, 3)))
     else:
-      image, boxes = resize_to_input(image, boxes, size, config.get('resize', 'stretch'), mean)
+      image, boxes = resize_to_input(image, boxes, size, resize_mode(config), mean)
     if 'flip' in ops:
       image, boxes = A.flip_with_boxes(image, boxes, key + 30)
     boxes, valid = A.sanitize_boxes(boxes, valid)
@@ -126,9 +145,7 @@ class TfdsDetectionSource:
     size = config.image_size
     self.image_shape = (size, size, 3)
     self.max_boxes = config.get('max_boxes', 100)
-    self.resize = config.get('resize', 'stretch')
-    if self.resize not in RESIZE_MODES:
-      raise UserError(f'unknown dataset.resize {self.resize!r}; choose one of: {", ".join(RESIZE_MODES)}')
+    self.resize = resize_mode(config)
     self.category_ids = COCO_CATEGORY_IDS if config.name.startswith('coco') else None
     self.mean = np.asarray(config.mean, np.float32)
     self.std = np.asarray(config.std, np.float32)

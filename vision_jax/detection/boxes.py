@@ -69,19 +69,26 @@ def clip(boxes: jnp.ndarray) -> jnp.ndarray:
   return jnp.clip(boxes, 0.0, 1.0)
 
 
-RESIZE_MODES = ('stretch', 'letterbox')
+RESIZE_MODES = ('stretch', 'letterbox', 'min_max')
 
 
-def resize_scale(image_hw, input_hw, resize: str = 'stretch') -> tuple[float, float]:
+def resize_scale(image_hw, input_hw, resize='stretch') -> tuple[float, float]:
   """(sy, sx): model-input pixels per image pixel. 'stretch' resizes each axis to the input size;
-  'letterbox' keeps the aspect ratio (one scale) with the image at the top left of a padded input."""
+  'letterbox' keeps the aspect ratio (one scale) with the image at the top left of a padded input;
+  ('min_max', min_size, max_size) is R-CNN's resize (shorter side to min_size unless the longer
+  would pass max_size), also at the top left of the padded input (one fixed-size bucket)."""
+  mode, *sizes = (resize,) if isinstance(resize, str) else tuple(resize)
   sy, sx = (float(i) / float(o) for i, o in zip(input_hw, image_hw))
-  if resize == 'letterbox':
+  if mode == 'letterbox':
     sy = sx = min(sy, sx)
+  elif mode == 'min_max':
+    min_size, max_size = sizes
+    short, long = float(min(image_hw)), float(max(image_hw))
+    sy = sx = min(min_size / short, max_size / long, sy, sx)
   return sy, sx
 
 
-def to_image_pixels(boxes: np.ndarray, image_hw, input_hw, resize: str = 'stretch') -> np.ndarray:
+def to_image_pixels(boxes: np.ndarray, image_hw, input_hw, resize='stretch') -> np.ndarray:
   """Boxes (N, 4) of one image in model-input pixels -> the original image's pixels, clipped."""
   sy, sx = resize_scale(image_hw, input_hw, resize)
   h, w = (float(v) for v in image_hw)

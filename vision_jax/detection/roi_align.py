@@ -27,20 +27,50 @@ def _bilinear(features: jnp.ndarray, y: jnp.ndarray, x: jnp.ndarray) -> jnp.ndar
   return jnp.where(outside[..., None], 0.0, value)
 
 
-def roi_align_single(features: jnp.ndarray, rois: jnp.ndarray, output_size: int = 7, spatial_scale: float = 1.0,
-                     sampling_ratio: int = 2, aligned: bool = True) -> jnp.ndarray:
-  """One image: features (H, W, C), rois (K, 4) [ymin, xmin, ymax, xmax] in input pixels
-  -> (K, output_size, output_size, C)."""
+def sample_points(rois: jnp.ndarray, output_size: int, spatial_scale: float, sampling_ratio: int,
+                  aligned: bool) -> tuple[jnp.ndarray, jnp.ndarray]:
+  """(ys, xs), each (K, output_size * sampling_ratio): the sample coordinates along each axis, bin-major.
+  Bin p, sample i sits at start + p * bin + (i + 0.5) * bin / ratio."""
   offset = 0.5 if aligned else 0.0
   start = rois[:, :2] * spatial_scale - offset                       # (K, 2) y, x
   size = rois[:, 2:] * spatial_scale - offset - start
   if not aligned:
     size = jnp.maximum(size, 1.0)
   bin_size = size / output_size
-  # Sample positions along one axis: bin p, sample i -> start + p * bin + (i + 0.5) * bin / ratio.
   steps = (jnp.arange(output_size)[:, None] + (jnp.arange(sampling_ratio)[None] + 0.5) / sampling_ratio).reshape(-1)
-  ys = start[:, 0, None] + steps[None] * bin_size[:, 0, None]       # (K, P * R)
-  xs = start[:, 1, None] + steps[None] * bin_size[:, 1, None]
+  return start[:, 0, None] + steps[None] * bin_size[:, 0, None], start[:, 1, None] + steps[None] * bin_size[:, 1, None]
+
+
+def axis_weights(coords: jnp.ndarray, size: int, output_size: int, sampling_ratio: int) -> jnp.ndarray:
+  """(K, S) sample coordinates along an axis of `size` cells -> (K, output_size, size): each bin's
+  average bilinear weight per cell, with the kernel's border rules (see _bilinear)."""
+  outside = (coords < -1.0) | (coords > size)
+  coords = jnp.maximum(coords, 0.0)
+  low = jnp.floor(coords).astype(jnp.int32)
+  at_edge = low >= size - 1
+  low = jnp.where(at_edge, size - 1, low)
+  frac = jnp.where(at_edge, 0.0, coords - low)
+  cells = jnp.arange(size)
+  weights = ((cells == low[..., None]) * (1 - frac)[..., None] + (cells == low[..., None] + 1) * frac[..., None])
+  weights = jnp.where(outside[..., None], 0.0, weights)
+  k = coords.shape[0]
+  return weights.reshape(k, output_size, sampling_ratio, size).mean(axis=2)
+
+
+def roi_align_single(features: jnp.ndarray, rois: jnp.ndarray, output_size: int = 7, spatial_scale: float = 1.0,
+                     sampling_ratio: int = 2, aligned: bool = True, impl: str = 'gather') -> jnp.ndarray:
+  """One image: features (H, W, C), rois (K, 4) [ymin, xmin, ymax, xmax] in input pixels
+  -> (K, output_size, output_size, C).
+
+  impl 'gather' reads the four neighbours of every sample (cheap for large maps); 'matmul' writes
+  bilinear sampling, which is separable, as two small matrix products per RoI, (P, H) x (H, W, C)
+  x (W, P): several times faster on CPU for small maps (digit scenes), and the same numbers."""
+  ys, xs = sample_points(rois, output_size, spatial_scale, sampling_ratio, aligned)
+  if impl == 'matmul':
+    height, width = features.shape[:2]
+    wy = axis_weights(ys, height, output_size, sampling_ratio).astype(features.dtype)
+    wx = axis_weights(xs, width, output_size, sampling_ratio).astype(features.dtype)
+    return jnp.einsum('kph,hwc,kqw->kpqc', wy, features, wx)
   samples = _bilinear(features, ys[:, :, None], xs[:, None, :])     # (K, P * R, P * R, C)
   k, c = rois.shape[0], features.shape[-1]
   samples = samples.reshape(k, output_size, sampling_ratio, output_size, sampling_ratio, c)
@@ -48,9 +78,9 @@ def roi_align_single(features: jnp.ndarray, rois: jnp.ndarray, output_size: int 
 
 
 def roi_align(features: jnp.ndarray, rois: jnp.ndarray, output_size: int = 7, spatial_scale: float = 1.0,
-              sampling_ratio: int = 2, aligned: bool = True) -> jnp.ndarray:
+              sampling_ratio: int = 2, aligned: bool = True, impl: str = 'gather') -> jnp.ndarray:
   """Batched: features (B, H, W, C), rois (B, K, 4) -> (B, K, output_size, output_size, C)."""
-  return jax.vmap(lambda f, r: roi_align_single(f, r, output_size, spatial_scale, sampling_ratio, aligned))(
+  return jax.vmap(lambda f, r: roi_align_single(f, r, output_size, spatial_scale, sampling_ratio, aligned, impl))(
       features, rois)
 
 

@@ -140,15 +140,15 @@ class TinyBackbone(nn.Module):
 
 def multilevel_roi_align(levels: Sequence[jnp.ndarray], strides: Sequence[int], rois: jnp.ndarray,
                          output_size: int, sampling_ratio: int, aligned: bool, canonical_scale: float,
-                         canonical_level: int) -> jnp.ndarray:
+                         canonical_level: int, impl: str = 'gather') -> jnp.ndarray:
   """One image: each RoI (K, 4) pooled from its FPN level (Lin et al. eq. 1) -> (K, S, S, C)."""
   if len(levels) == 1:
-    return roi_align_single(levels[0], rois, output_size, 1.0 / strides[0], sampling_ratio, aligned)
+    return roi_align_single(levels[0], rois, output_size, 1.0 / strides[0], sampling_ratio, aligned, impl)
   min_level = int(round(np.log2(strides[0])))
   level = fpn_levels(rois, min_level, min_level + len(levels) - 1, canonical_level, canonical_scale) - min_level
   pooled = jnp.zeros((rois.shape[0], output_size, output_size, levels[0].shape[-1]), levels[0].dtype)
   for k, (features, stride) in enumerate(zip(levels, strides)):
-    at_level = roi_align_single(features, rois, output_size, 1.0 / stride, sampling_ratio, aligned)
+    at_level = roi_align_single(features, rois, output_size, 1.0 / stride, sampling_ratio, aligned, impl)
     pooled = jnp.where((level == k)[:, None, None, None], at_level, pooled)
   return pooled
 
@@ -178,6 +178,7 @@ class FasterRCNN(nn.Module):
   roi_aligned: bool = False  # torchvision's MultiScaleRoIAlign; detectron2's newer models use True
   roi_canonical_scale: float = 224.0
   roi_canonical_level: int = 4
+  roi_align_impl: str = 'gather'  # or 'matmul': faster on CPU for small feature maps (roi_align.py)
   dtype: Any = jnp.float32
 
   def levels(self, images, train: bool):
@@ -232,7 +233,7 @@ class FasterRCNN(nn.Module):
     pooled_levels = levels[:4]  # FPN's P6 serves the RPN only
     pooled = jax.vmap(lambda feats, r: multilevel_roi_align(
         feats, strides[:len(pooled_levels)], r, self.roi_output_size, self.roi_sampling_ratio, self.roi_aligned,
-        self.roi_canonical_scale, self.roi_canonical_level))(pooled_levels, rois)
+        self.roi_canonical_scale, self.roi_canonical_level, self.roi_align_impl))(pooled_levels, rois)
     x = box_head(pooled.reshape(batch * rois.shape[1], -1), train)
     logits = nn.Dense(self.num_classes + 1, dtype=self.dtype, kernel_init=nn.initializers.normal(0.01),
                       name='cls_score')(x)
