@@ -45,8 +45,10 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
   assert final['step'] == 4 and final['num_examples'] == (60 if spec.startswith('lfw') else 360)
 
 
-@pytest.mark.parametrize('spec, extra', [('voc_ssd.py:ssd300,smoke', []), ('coco_ssd.py:ssdlite,smoke', ['coco_AP'])])
-def test_ssd_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
+@pytest.mark.parametrize('spec, extra', [('voc_ssd.py:ssd300,smoke', []), ('coco_ssd.py:ssdlite,smoke', ['coco_AP']),
+                                         ('voc_faster_rcnn.py:vgg16,smoke', ['rpn_recall']),
+                                         ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall'])])
+def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
   result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK, timeout=600,
                   env=subprocess_env(MOCK_NUM_EXAMPLES='6'))
   assert result.returncode == 0, result.stderr[-3000:]
@@ -54,3 +56,22 @@ def test_ssd_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
   assert final['step'] == 2 and final['num_examples'] == 6
   assert {'mAP50', 'mAP50_voc07', *extra} <= set(final)
   assert (tmp_path / 'plots' / 'predictions.png').exists()
+
+
+def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():
+  coco = load_config('coco_faster_rcnn', None)
+  assert (coco.detector, coco.model.backbone, coco.batch_size, coco.num_train_steps) == (
+      'faster_rcnn', 'resnet50_fpn', 16, 90_000)
+  assert (coco.schedule.base_lr, list(coco.schedule.boundaries), coco.schedule.warmup_steps) == (0.02, [60_000, 80_000], 1000)
+  assert (coco.optimizer.name, coco.optimizer.momentum, coco.optimizer.weight_decay) == ('sgd', 0.9, 1e-4)
+  assert (coco.dataset.resize, coco.dataset.min_size, coco.dataset.max_size, coco.dataset.image_size) == (
+      'min_max', 800, 1333, 1344)
+  assert (coco.model.rpn_post_nms_top_n_test, coco.model.box_batch_size_per_image, coco.nms.max_detections) == (
+      1000, 512, 100)
+  assert coco.freeze_batch_stats == '^backbone/'
+  vgg = load_config('voc_faster_rcnn', 'vgg16,0712')
+  assert (vgg.model.backbone, vgg.model.anchor_sizes, vgg.dataset.min_size, vgg.dataset.max_size) == (
+      'vgg16', [[128, 256, 512]], 600, 1000)
+  assert [tuple(s) for s in vgg.dataset.train_sources] == [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
+  with pytest.raises(ValueError, match='arg must be one of'):
+    load_config('voc_faster_rcnn', 'vgg19')

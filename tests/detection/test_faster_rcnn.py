@@ -149,3 +149,20 @@ def test_eval_mode_gives_padded_detections_in_input_pixels():
   assert detections['boxes'].shape == (2, 20, 4) and detections['valid'].dtype == bool
   boxes = np.asarray(detections['boxes'])[np.asarray(detections['valid'])]
   assert ((boxes >= 0) & (boxes <= 64)).all()
+
+
+@pytest.mark.parametrize('backbone, classifier', [('vgg16', 'vgg16'), ('resnet50_fpn', 'resnet50'),
+                                                  ('resnet101_fpn', 'resnet101')])
+def test_backbones_take_every_zoo_classifier_weight_but_its_head(backbone, classifier):
+  """init_from copies a zoo classifier's weights by path and shape into params['backbone']:
+  VGG-16's fc6/fc7 become the C4 box head, a ResNet's stages the FPN's inputs."""
+  from flax import traverse_util
+  from vision_jax import models
+  config = ml_collections.ConfigDict({'name': 'faster_rcnn', 'backbone': backbone})
+  detector = models.build_model(config, 20)
+  zoo = models.build_model(ml_collections.ConfigDict({'name': classifier}), 1000)
+  shapes = lambda m, size: jax.eval_shape(m.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3)))
+  ours = traverse_util.flatten_dict(shapes(detector, 224)['params']['backbone'])
+  theirs = traverse_util.flatten_dict(shapes(zoo, 224)['params'])
+  expected = {k: v.shape for k, v in theirs.items() if k[0] not in ('fc', 'fc8')}
+  assert {k: v.shape for k, v in ours.items()} == expected
