@@ -98,10 +98,13 @@ def loss_and_grad(image_size):
   return jax.jit(jax.value_and_grad(loss, has_aux=True)), variables['params']
 
 
-def batch_of(boxes, valid, image_size=64):
-  boxes = jnp.asarray(boxes, jnp.float32)
+def batch_of(boxes, valid, image_size=64, max_boxes=40):
+  """A batch with its ground truth padded to max_boxes (one shape, one compile for every case)."""
+  boxes, valid = np.asarray(boxes, np.float32), np.asarray(valid)
+  pad = max_boxes - boxes.shape[1]
+  boxes, valid = np.pad(boxes, ((0, 0), (0, pad), (0, 0))), np.pad(valid, ((0, 0), (0, pad)))
   return {'image': jax.random.normal(jax.random.PRNGKey(3), (boxes.shape[0], image_size, image_size, 1)),
-          'boxes': boxes, 'labels': jnp.ones(boxes.shape[:2], jnp.int32), 'box_valid': jnp.asarray(valid)}
+          'boxes': jnp.asarray(boxes), 'labels': jnp.ones(boxes.shape[:2], jnp.int32), 'box_valid': jnp.asarray(valid)}
 
 
 def finite(tree):
@@ -127,7 +130,7 @@ def test_bad_ground_truth_gives_finite_losses_and_gradients(case):
 
 def test_an_image_smaller_than_its_anchors_still_trains():
   grad_fn, params = loss_and_grad(32)  # 64 px anchors on a 32 px image; the stride-16 level is 2x2
-  (loss, metrics), grads = grad_fn(params, batch_of([[[0.2, 0.2, 0.7, 0.6]]], [[True]], 32), jax.random.PRNGKey(0))
+  (loss, metrics), grads = grad_fn(params, batch_of([[[0.2, 0.2, 0.7, 0.6]]] * 2, [[True]] * 2, 32), jax.random.PRNGKey(0))
   assert finite(loss) and finite(grads) and metrics['rpn_box_loss'] > 0
 
 

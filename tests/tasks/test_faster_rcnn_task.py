@@ -55,7 +55,7 @@ def test_torchvision_detector_file_initialises_the_whole_detector(tmp_path):
                             batch_stats=variables['batch_stats'])
   loaded = detection.initialize_detector(state, path, detector, (64, 64, 3))
   np.testing.assert_allclose(loaded.params['rpn']['cls_logits']['kernel'],
-                             tv.rpn.head.cls_logits.weight.numpy().transpose(2, 3, 1, 0))
+                             tv.rpn.head.cls_logits.weight.detach().numpy().transpose(2, 3, 1, 0))
   np.testing.assert_allclose(loaded.batch_stats['backbone']['bn1']['var'], tv.backbone.body.bn1.running_var.numpy())
   np.testing.assert_array_equal(loaded.params['cls_score']['kernel'], state.params['cls_score']['kernel'])
   assert loaded.params['cls_score']['kernel'].shape == (1024, 21)

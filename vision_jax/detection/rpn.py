@@ -68,7 +68,10 @@ def rpn_loss(key: jax.Array, objectness: jnp.ndarray, deltas: jnp.ndarray, ancho
     labels, matched = label_anchors(anchors, boxes, valid)
     positive, negative = sample_balanced(jax.random.fold_in(key, index), labels, batch_size_per_image,
                                          positive_fraction)
-    return positive, negative, encode(boxes[matched], anchors, RPN_WEIGHTS)
+    # Only positives regress; the rest encode their own anchor (0 deltas), so an image without
+    # ground truth (padding boxes of zero size) never puts log(0) into the gradient.
+    matched_boxes = jnp.where((labels == POSITIVE)[:, None], boxes[matched], anchors)
+    return positive, negative, encode(matched_boxes, anchors, RPN_WEIGHTS)
   positive, negative, targets = jax.vmap(per_image)(jnp.arange(gt_boxes.shape[0]), gt_boxes, gt_valid)
   sampled = positive | negative
   count = jnp.maximum(sampled.sum(), 1).astype(jnp.float32)

@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vision_jax.detection.anchors import FPN_SIZES, RATIOS, level_anchors
+from vision_jax.detection.anchors import C4_SIZES, FPN_SIZES, RATIOS, level_anchors
 from vision_jax.detection.roi_align import fpn_levels, roi_align_single
 from vision_jax.detection.roi_heads import sample_rois
 from vision_jax.detection.rpn import propose
@@ -158,7 +158,7 @@ class FasterRCNN(nn.Module):
   pixels, 0-based gt_labels, gt_valid); RoI sampling draws from the 'sample' RNG stream."""
   num_classes: int = 91
   backbone: str = 'resnet50_fpn'
-  anchor_sizes: Sequence[Sequence[float]] = FPN_SIZES
+  anchor_sizes: Optional[Sequence[Sequence[float]]] = None  # None: FPN_SIZES, or C4_SIZES for vgg16
   aspect_ratios: Sequence[float] = RATIOS
   fpn_features: int = 256
   tiny_widths: Sequence[int] = (32, 64, 128)
@@ -202,12 +202,13 @@ class FasterRCNN(nn.Module):
                image_hw: Optional[jnp.ndarray] = None) -> dict:
     batch, height, width = images.shape[:3]
     levels, box_head = self.levels(images.astype(self.dtype), train)
-    if len(levels) != len(self.anchor_sizes):
-      raise ValueError(f'{len(levels)} feature levels but {len(self.anchor_sizes)} anchor size groups')
+    sizes = self.anchor_sizes or (C4_SIZES if self.backbone == 'vgg16' else FPN_SIZES)
+    if len(levels) != len(sizes):
+      raise ValueError(f'{len(levels)} feature levels but {len(sizes)} anchor size groups')
     grids = [tuple(x.shape[1:3]) for x in levels]
     strides = [height // g[0] for g in grids]
-    anchors = [jnp.asarray(a) for a in level_anchors((height, width), grids, self.anchor_sizes, self.aspect_ratios)]
-    num_anchors = len(self.anchor_sizes[0]) * len(self.aspect_ratios)
+    anchors = [jnp.asarray(a) for a in level_anchors((height, width), grids, sizes, self.aspect_ratios)]
+    num_anchors = len(sizes[0]) * len(self.aspect_ratios)
     objectness, deltas = RPNHead(num_anchors, self.dtype, name='rpn')(levels)
     if image_hw is None:
       image_hw = jnp.broadcast_to(jnp.asarray([height, width], jnp.float32), (batch, 2))
