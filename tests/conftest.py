@@ -8,6 +8,14 @@ if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+# torchvision.ops imports torch._dynamo and with it triton (torch 2.14.1's CUDA build); triton's
+# native library crashes the process (SIGSEGV, no message) when it loads after TensorFlow's. The
+# reference tests import torchvision, other tests TensorFlow, in any order: load triton first.
+try:
+  import torchvision.ops  # noqa: E402,F401
+except ImportError:  # the test extra is not installed: the torchvision tests skip themselves
+  pass
+
 
 import shutil  # noqa: E402
 
