@@ -7,10 +7,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# One XLA compilation cache for the whole suite (pytest workers and the launches they start): many
+# tests compile the same programs (smoke configs, relaunches after a kill), and a cache hit halves
+# a launch. Keys include the program and the jax version, so entries never serve other code.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(ROOT, '.pytest_cache', 'jax_compilation_cache'))
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '1')
 
 # torchvision.ops imports torch._dynamo and with it triton (torch 2.14.1's CUDA build); triton's
 # native library crashes the process (SIGSEGV, no message) when it loads after TensorFlow's. The
-# reference tests import torchvision, other tests TensorFlow, in any order: load triton first.
+# reference tests import torchvision (also through ultralytics), other tests TensorFlow, in any
+# order: load triton first.
 try:
   import torchvision.ops  # noqa: E402,F401
 except ImportError:  # the test extra is not installed: the torchvision tests skip themselves

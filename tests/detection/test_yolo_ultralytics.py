@@ -1,0 +1,85 @@
+"""YOLOv8 against Ultralytics output for output: their yolov8n.yaml model built with random weights
+(nothing downloaded), its state_dict imported, and on the same input (a real photo) the raw head
+outputs (DFL logits and class logits) and the decoded boxes and scores compared; and our CIoU and
+its gradient against their bbox_iou(CIoU=True). Ultralytics (AGPL) is a test-only reference: none
+of its code is copied."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+torch = pytest.importorskip('torch')
+pytest.importorskip('ultralytics')
+from skimage import data  # noqa: E402
+from ultralytics.nn.tasks import DetectionModel  # noqa: E402
+
+from vision_jax.detection.dfl import anchor_points, decode  # noqa: E402
+from vision_jax.models.yolo import STRIDES, YOLOv8  # noqa: E402
+from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector  # noqa: E402
+
+HW = (128, 160)
+
+
+@pytest.fixture(scope='module')
+def outputs():
+  torch.manual_seed(0)
+  theirs = DetectionModel('yolov8n.yaml', nc=80, verbose=False)
+  with torch.no_grad():  # non-trivial BatchNorm statistics exercise their import
+    for module in theirs.modules():
+      if isinstance(module, torch.nn.BatchNorm2d):
+        module.running_mean.uniform_(-0.2, 0.2)
+        module.running_var.uniform_(0.5, 1.5)
+  theirs.eval()
+  state = {k: v.numpy() for k, v in theirs.state_dict().items()}
+  assert is_ultralytics_detector(state)
+  model = YOLOv8(num_classes=80, size='n')
+  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, *HW, 3))))
+  variables = convert_yolov8(state, template, 'yolov8n state_dict')
+  image = np.asarray(jax.image.resize(data.astronaut() / 255.0, (*HW, 3), 'bilinear'), np.float32)[None]
+  with torch.no_grad():
+    decoded, raw = theirs(torch.from_numpy(image.copy()).permute(0, 3, 1, 2))
+  ours = jax.jit(model.apply)(variables, jnp.asarray(image))
+  return ({'decoded': decoded.numpy(), 'boxes': raw['boxes'].numpy(), 'scores': raw['scores'].numpy()},
+          jax.device_get(ours))
+
+
+def relative_error(ours, theirs):
+  return float(np.max(np.abs(np.asarray(ours) - theirs)) / max(np.max(np.abs(theirs)), 1e-12))
+
+
+def test_raw_head_outputs_match(outputs):
+  theirs, ours = outputs
+  assert ours['boxes'].shape == theirs['boxes'].transpose(0, 2, 1).shape
+  assert relative_error(ours['boxes'], theirs['boxes'].transpose(0, 2, 1)) <= 1e-4
+  assert relative_error(ours['scores'], theirs['scores'].transpose(0, 2, 1)) <= 1e-4
+
+
+def test_decoded_boxes_and_scores_match(outputs):
+  theirs, ours = outputs
+  grids = [(HW[0] // s, HW[1] // s) for s in STRIDES]
+  points, strides = anchor_points(grids, STRIDES)
+  boxes = np.asarray(decode(jnp.asarray(ours['boxes']), jnp.asarray(points), jnp.asarray(strides)))
+  cx, cy, w, h = theirs['decoded'][0, :4]
+  expected = np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], -1)
+  np.testing.assert_allclose(boxes[0], expected, atol=1e-3)
+  np.testing.assert_allclose(jax.nn.sigmoid(ours['scores'][0]), theirs['decoded'][0, 4:].T, atol=1e-5)
+
+
+def test_complete_iou_matches_ultralytics_bbox_iou_and_its_gradient():
+  from ultralytics.utils.metrics import bbox_iou
+  from vision_jax.detection.iou_losses import complete_iou
+  rng = np.random.default_rng(0)
+  corners = rng.uniform(0, 50, (2, 64, 2))
+  sizes = rng.uniform(0.5, 30, (2, 64, 2))
+  a, b = (np.concatenate([c, c + s], -1).astype(np.float32) for c, s in zip(corners, sizes))
+  b[:8] = a[:8]                              # identical boxes
+  b[8:16, :2] += 60                          # disjoint boxes
+  ta = torch.from_numpy(a[:, [1, 0, 3, 2]]).requires_grad_()
+  theirs = bbox_iou(ta, torch.from_numpy(b[:, [1, 0, 3, 2]]), xywh=False, CIoU=True)[:, 0]
+  theirs.sum().backward()
+  ours, grad = jax.value_and_grad(lambda x: complete_iou(x, jnp.asarray(b)).sum())(jnp.asarray(a))
+  np.testing.assert_allclose(jax.vmap(lambda x, y: complete_iou(x, y))(jnp.asarray(a), jnp.asarray(b)),
+                             theirs.detach().numpy(), atol=1e-6)
+  np.testing.assert_allclose(ours, theirs.sum().item(), rtol=1e-5)
+  np.testing.assert_allclose(np.asarray(grad)[:, [1, 0, 3, 2]], ta.grad.numpy(), atol=1e-6)

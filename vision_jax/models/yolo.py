@@ -1,0 +1,169 @@
+"""The YOLOv8 detector design (anchor-free, decoupled head), laid out as Ultralytics' yolov8.yaml so
+that a state_dict of theirs imports (weights/ultralytics.py): module 'model_{i}' is their model.{i}.
+
+Backbone: CSP-Darknet with C2f blocks and SPPF; neck: PAN-FPN; head: per level (strides 8, 16, 32)
+a box branch of 4 x reg_max distribution logits (DFL) and a class branch of logits. Sizes scale
+depth and width (n: 0.33 / 0.25, s: 0.33 / 0.50, both capped at 1024 channels). Convolutions are
+Conv-BN-SiLU with Ultralytics' BatchNorm (eps 1e-3, running-average momentum 0.03).
+Returns {'boxes': (B, A, 4 * reg_max) logits, 'scores': (B, A, C) logits} over all levels'
+locations A (level, row, column order), as their Detect head's raw outputs.
+"""
+
+import math
+from typing import Any, Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+SCALES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768), 'l': (1.0, 1.0, 512),
+          'x': (1.0, 1.25, 512)}
+STRIDES = (8, 16, 32)
+
+
+def channels(c: int, width: float, max_channels: int) -> int:
+  """Ultralytics' width scaling: min(c, max_channels) * width rounded up to a multiple of 8."""
+  return int(math.ceil(min(c, max_channels) * width / 8) * 8)
+
+
+def repeats(n: int, depth: float) -> int:
+  return max(round(n * depth), 1) if n > 1 else n
+
+
+class ConvBN(nn.Module):
+  """Conv (no bias, 'same' padding k // 2) + BatchNorm + SiLU (act=False: no activation)."""
+  features: int
+  kernel: int = 1
+  stride: int = 1
+  act: bool = True
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    pad = self.kernel // 2
+    x = nn.Conv(self.features, (self.kernel, self.kernel), (self.stride, self.stride), ((pad, pad), (pad, pad)),
+                use_bias=False, dtype=self.dtype, name='conv')(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.97, epsilon=1e-3, dtype=self.dtype, name='bn')(x)
+    return nn.silu(x) if self.act else x
+
+
+class Bottleneck(nn.Module):
+  features: int
+  shortcut: bool = True
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    y = ConvBN(self.features, 3, dtype=self.dtype, name='cv1')(x, train)
+    y = ConvBN(self.features, 3, dtype=self.dtype, name='cv2')(y, train)
+    return x + y if self.shortcut and x.shape[-1] == self.features else y
+
+
+class C2f(nn.Module):
+  """cv1 to 2c channels, split in two, n bottlenecks chained on the second half, all concatenated, cv2."""
+  features: int
+  n: int = 1
+  shortcut: bool = False
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    hidden = self.features // 2
+    y = ConvBN(2 * hidden, 1, dtype=self.dtype, name='cv1')(x, train)
+    parts = [y[..., :hidden], y[..., hidden:]]
+    for i in range(self.n):
+      parts.append(Bottleneck(hidden, self.shortcut, self.dtype, name=f'm_{i}')(parts[-1], train))
+    return ConvBN(self.features, 1, dtype=self.dtype, name='cv2')(jnp.concatenate(parts, -1), train)
+
+
+def max_pool_same(x, window: int):
+  pad = window // 2
+  return nn.max_pool(x, (window, window), (1, 1), ((pad, pad), (pad, pad)))
+
+
+class SPPF(nn.Module):
+  """cv1 to half the channels, three chained 5x5 max-pools, all four concatenated, cv2."""
+  features: int
+  window: int = 5
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    y = [ConvBN(x.shape[-1] // 2, 1, dtype=self.dtype, name='cv1')(x, train)]
+    for _ in range(3):
+      y.append(max_pool_same(y[-1], self.window))
+    return ConvBN(self.features, 1, dtype=self.dtype, name='cv2')(jnp.concatenate(y, -1), train)
+
+
+def upsample2(x):
+  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+
+
+class DetectBranch(nn.Module):
+  """Two 3x3 ConvBN and a 1x1 conv with bias: Ultralytics' cv2[i] (boxes) or legacy cv3[i] (classes)."""
+  hidden: int
+  outputs: int
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    x = ConvBN(self.hidden, 3, dtype=self.dtype, name='0')(x, train)
+    x = ConvBN(self.hidden, 3, dtype=self.dtype, name='1')(x, train)
+    return nn.Conv(self.outputs, (1, 1), dtype=self.dtype, name='2')(x)
+
+
+class YOLOv8(nn.Module):
+  """See the module docstring. num_classes counts object classes (no background)."""
+  num_classes: int = 80
+  size: str = 'n'
+  reg_max: int = 16
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool = False) -> dict:
+    if self.size not in SCALES:
+      raise ValueError(f'YOLOv8 size must be one of {tuple(SCALES)}, got {self.size!r}')
+    depth, width, cap = SCALES[self.size]
+    ch = lambda c: channels(c, width, cap)  # noqa: E731
+    n = lambda k: repeats(k, depth)  # noqa: E731
+    x = x.astype(self.dtype)
+
+    def conv(i, c, k=3, s=2):
+      return ConvBN(ch(c), k, s, dtype=self.dtype, name=f'model_{i}')
+
+    def c2f(i, c, k, shortcut):
+      return C2f(ch(c), n(k), shortcut, self.dtype, name=f'model_{i}')
+
+    x = conv(0, 64)(x, train)
+    x = conv(1, 128)(x, train)
+    x = c2f(2, 128, 3, True)(x, train)
+    x = conv(3, 256)(x, train)
+    p3 = c2f(4, 256, 6, True)(x, train)
+    x = conv(5, 512)(p3, train)
+    p4 = c2f(6, 512, 6, True)(x, train)
+    x = conv(7, 1024)(p4, train)
+    x = c2f(8, 1024, 3, True)(x, train)
+    p5 = SPPF(ch(1024), dtype=self.dtype, name='model_9')(x, train)
+    h4 = c2f(12, 512, 3, False)(jnp.concatenate([upsample2(p5), p4], -1), train)
+    out3 = c2f(15, 256, 3, False)(jnp.concatenate([upsample2(h4), p3], -1), train)
+    out4 = c2f(18, 512, 3, False)(jnp.concatenate([conv(16, 256)(out3, train), h4], -1), train)
+    out5 = c2f(21, 1024, 3, False)(jnp.concatenate([conv(19, 512)(out4, train), p5], -1), train)
+    return DetectHead(self.num_classes, self.reg_max, self.dtype, name='model_22')([out3, out4, out5], train)
+
+
+class DetectHead(nn.Module):
+  """Ultralytics' Detect (legacy v8 form): per level a box branch (cv2_i) and a class branch (cv3_i)."""
+  num_classes: int
+  reg_max: int = 16
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, levels: Sequence[jnp.ndarray], train: bool = False) -> dict:
+    box_hidden = max(16, levels[0].shape[-1] // 4, 4 * self.reg_max)
+    cls_hidden = max(levels[0].shape[-1], min(self.num_classes, 100))
+    boxes, scores = [], []
+    for i, x in enumerate(levels):
+      b = DetectBranch(box_hidden, 4 * self.reg_max, self.dtype, name=f'cv2_{i}')(x, train)
+      c = DetectBranch(cls_hidden, self.num_classes, self.dtype, name=f'cv3_{i}')(x, train)
+      boxes.append(b.reshape(b.shape[0], -1, b.shape[-1]))
+      scores.append(c.reshape(c.shape[0], -1, c.shape[-1]))
+    return {'boxes': jnp.concatenate(boxes, 1), 'scores': jnp.concatenate(scores, 1)}
