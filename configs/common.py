@@ -201,6 +201,42 @@ def faster_rcnn_config(backbone: str = 'resnet50_fpn') -> ml_collections.ConfigD
   return c
 
 
+def digit_scenes_detection(c: ml_collections.ConfigDict, arg, batch_size: int) -> ml_collections.ConfigDict:
+  """The bundled digit scenes (grey, photometric augmentation) with the demos' 2,000-step AdamW run
+  for any detector config; arg 'smoke' shrinks it to 4 steps on 16 test scenes."""
+  c.dataset.name = 'digit_scenes'
+  c.dataset.channels = 1
+  c.dataset.mean = (0.25,)
+  c.dataset.std = (0.25,)
+  c.dataset.augment = 'photometric'  # gamma, brightness and contrast (digits flipped are not digits)
+  c.dataset.brightness = 0.25        # brightness shift; with gamma down to 0.5 backgrounds reach the
+  c.dataset.gamma = 0.7              # SSD's 'bright' evaluator's levels, glyphs lose contrast as there
+  c.dataset.background_level = 0.0   # test scenes: > 0 draws backgrounds with mean levels up to it
+  optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
+  run_length(c, num_train_steps=2000, batch_size=batch_size, eval_batch_size=100, eval_every_steps=500)
+  if arg == 'smoke':
+    smoke(c)
+    c.dataset.num_test_scenes = 16
+    c.evals.pictures.num_images = 4
+  return c
+
+
+def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
+  """A complete YOLOv8-style detection config (models/yolo.py, detectors/yolo.py), Ultralytics' defaults."""
+  c = detection_config()
+  c.detector = 'yolo'
+  del c.default_boxes, c.matching
+  c.model = ml_collections.ConfigDict({'name': 'yolov8', 'size': size, 'dtype': 'float32', 'reg_max': 16,
+                                       'width': 0.0, 'depth': 0.0})  # 0: the size's own multipliers
+  c.losses = ml_collections.ConfigDict({'box': 7.5, 'cls': 0.5, 'dfl': 1.5,   # loss gains
+                                        'topk': 10, 'alpha': 0.5, 'beta': 6.0})  # task-aligned assignment
+  # Ultralytics' validation NMS: conf 0.001, IoU 0.7, at most 300 per image; pre_nms_top_k caps each
+  # class's NMS input.
+  c.nms = ml_collections.ConfigDict({'score_threshold': 0.001, 'iou_threshold': 0.7, 'pre_nms_top_k': 300,
+                                     'max_detections': 300})
+  return c
+
+
 def gan_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
   a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""

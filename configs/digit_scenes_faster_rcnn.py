@@ -16,14 +16,6 @@ from configs import common
 
 def get_config(arg=None):
   c = common.faster_rcnn_config('tiny_fpn')
-  c.dataset.name = 'digit_scenes'
-  c.dataset.channels = 1
-  c.dataset.mean = (0.25,)
-  c.dataset.std = (0.25,)
-  c.dataset.augment = 'photometric'
-  c.dataset.brightness = 0.25
-  c.dataset.gamma = 0.7
-  c.dataset.background_level = 0.0
   # Levels at strides 4, 8, 16 (32, 16, 8 cells at 128 px), one anchor size each for 12-48 px glyphs.
   c.model.anchor_sizes = [[16], [32], [64]]
   c.model.fpn_features = 64
@@ -38,10 +30,4 @@ def get_config(arg=None):
   c.model.roi_canonical_scale = 32.0  # 32 px RoIs pool from the stride-8 level, smaller from stride 4
   c.model.roi_canonical_level = 3
   c.nms.pre_nms_top_k = 100
-  common.optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
-  common.run_length(c, num_train_steps=2000, batch_size=16, eval_batch_size=100, eval_every_steps=500)
-  if arg == 'smoke':
-    common.smoke(c)
-    c.dataset.num_test_scenes = 16
-    c.evals.pictures.num_images = 4
-  return c
+  return common.digit_scenes_detection(c, arg, batch_size=16)

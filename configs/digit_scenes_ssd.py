@@ -21,23 +21,9 @@ DIGIT_SCENES_BOXES = DefaultBoxSpec(128, (32, 16, 8, 4, 2), **chained((10, 20, 3
 
 def get_config(arg=None):
   c = common.detection_config()
-  c.dataset.name = 'digit_scenes'
-  c.dataset.channels = 1
-  c.dataset.mean = (0.25,)
-  c.dataset.std = (0.25,)
-  c.dataset.augment = 'photometric'  # gamma, brightness and contrast (digits flipped are not digits)
-  c.dataset.brightness = 0.25        # brightness shift; with gamma down to 0.5 backgrounds reach the
-  c.dataset.gamma = 0.7              # 'bright' evaluator's levels, glyphs lose contrast as there
-  c.dataset.background_level = 0.0   # test scenes: > 0 draws backgrounds with mean levels up to it
   c.model.name = 'ssd_tiny'
   # Feature maps 32, 16, 8, 4, 2 at 128 px; glyphs span 12-48 px.
   c.default_boxes = common.default_box_config(DIGIT_SCENES_BOXES)
-  common.optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
   # The same detector on test scenes drawn with brighter backgrounds (mean levels up to 0.5).
   c.evals.bright = common.evaluator('detection_ap', dataset={'background_level': 0.5})
-  common.run_length(c, num_train_steps=2000, batch_size=32, eval_batch_size=100, eval_every_steps=500)
-  if arg == 'smoke':
-    common.smoke(c)
-    c.dataset.num_test_scenes = 16
-    c.evals.pictures.num_images = 4
-  return c
+  return common.digit_scenes_detection(c, arg, batch_size=32)

@@ -12,6 +12,9 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 # a launch. Keys include the program and the jax version, so entries never serve other code.
 os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', os.path.join(ROOT, '.pytest_cache', 'jax_compilation_cache'))
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '1')
+from tests.helpers import FAST_COMPILE  # noqa: E402
+if FAST_COMPILE not in os.environ.get('XLA_FLAGS', ''):
+  os.environ['XLA_FLAGS'] = f"{os.environ.get('XLA_FLAGS', '')} {FAST_COMPILE}".strip()
 
 # torchvision.ops imports torch._dynamo and with it triton (torch 2.14.1's CUDA build); triton's
 # native library crashes the process (SIGSEGV, no message) when it loads after TensorFlow's. The

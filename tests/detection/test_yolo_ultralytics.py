@@ -83,3 +83,56 @@ def test_complete_iou_matches_ultralytics_bbox_iou_and_its_gradient():
                              theirs.detach().numpy(), atol=1e-6)
   np.testing.assert_allclose(ours, theirs.sum().item(), rtol=1e-5)
   np.testing.assert_allclose(np.asarray(grad)[:, [1, 0, 3, 2]], ta.grad.numpy(), atol=1e-6)
+
+
+def synthetic_predictions(points, strides, gt_boxes, rng):
+  """Box logits whose expected distances reach near the ground truth box each location lies in (or a
+  random box elsewhere), and random class logits: every candidate then has a positive alignment,
+  so neither side's top-k has ties to break."""
+  a = len(points)
+  px = points * strides[:, None]
+  target = np.tile(np.array([40.0, 40.0, 90.0, 120.0], np.float32), (a, 1))
+  for box in gt_boxes:
+    inside = (px[:, 0] > box[1]) & (px[:, 0] < box[3]) & (px[:, 1] > box[0]) & (px[:, 1] < box[2])
+    target[inside] = box
+  from vision_jax.detection.yolo_loss import boxes_to_distances
+  distances = np.clip(boxes_to_distances(px, target) / strides[:, None] + rng.normal(0, 0.4, (a, 4)), 0.2, 14.5)
+  logits = -2.0 * (np.arange(16)[None, None] - distances[..., None]) ** 2 + rng.normal(0, 0.3, (a, 4, 16))
+  return logits.reshape(a, 64).astype(np.float32)
+
+
+def test_assignment_and_loss_match_ultralytics_v8_detection_loss():
+  from types import SimpleNamespace
+  from ultralytics.utils.loss import v8DetectionLoss
+  from vision_jax.detection.yolo_loss import yolov8_loss
+  torch.manual_seed(0)
+  theirs = DetectionModel('yolov8n.yaml', nc=5, verbose=False)
+  theirs.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5)
+  criterion = v8DetectionLoss(theirs)
+  grids = [(HW[0] // s, HW[1] // s) for s in STRIDES]
+  points, strides = anchor_points(grids, STRIDES)
+  rng = np.random.default_rng(0)
+  gt = [np.array([[10.0, 12.0, 70.0, 60.0], [60.0, 80.0, 120.0, 150.0], [20.0, 100.0, 29.0, 108.0]], np.float32),
+        np.array([[5.0, 5.0, 120.0, 155.0]], np.float32)]
+  box_logits = np.stack([synthetic_predictions(points, strides, g, rng) for g in gt])
+  cls_logits = rng.normal(0, 2, (2, len(points), 5)).astype(np.float32)
+  labels = [np.array([0, 3, 4]), np.array([2])]
+  # Theirs: normalised (x, y, w, h) rows with image indices.
+  rows = [(i, l, box) for i, (g, ls) in enumerate(zip(gt, labels)) for l, box in zip(ls, g)]
+  xywh = np.array([[(b[1] + b[3]) / 2 / HW[1], (b[0] + b[2]) / 2 / HW[0], (b[3] - b[1]) / HW[1], (b[2] - b[0]) / HW[0]]
+                   for _, _, b in rows], np.float32)
+  batch = {'batch_idx': torch.tensor([r[0] for r in rows], dtype=torch.float32),
+           'cls': torch.tensor([[float(r[1])] for r in rows]), 'bboxes': torch.from_numpy(xywh)}
+  feats = [torch.zeros(2, 1, h, w) for h, w in grids]
+  preds = {'boxes': torch.from_numpy(box_logits).permute(0, 2, 1), 'scores': torch.from_numpy(cls_logits).permute(0, 2, 1),
+           'feats': feats}
+  _, expected = criterion.loss(preds, batch)
+  gt_boxes = np.zeros((2, 3, 4), np.float32)
+  gt_labels, gt_valid = np.zeros((2, 3), np.int32), np.zeros((2, 3), bool)
+  for i, (g, ls) in enumerate(zip(gt, labels)):
+    gt_boxes[i, :len(g)], gt_labels[i, :len(g)], gt_valid[i, :len(g)] = g, ls, True
+  ours = yolov8_loss(jnp.asarray(box_logits), jnp.asarray(cls_logits), jnp.asarray(points), strides,
+                     jnp.asarray(gt_labels), jnp.asarray(gt_boxes), jnp.asarray(gt_valid))
+  assert float(ours['foreground']) > 0
+  for name, gain in (('box_loss', 7.5), ('cls_loss', 0.5), ('dfl_loss', 1.5)):
+    np.testing.assert_allclose(float(ours[name]) * gain, float(expected[name]), rtol=1e-4, err_msg=name)

@@ -3,16 +3,13 @@ rpn_recall), draws and predicts; a torchvision detector file initialises the who
 config.init_from (a different class count re-initialises only the class predictor); R-CNN's
 min/max resize maps boxes back to the original pixels."""
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from tests.helpers import load_config, metrics
-from vision_jax.data.digit_scenes import make_scene
+from tests.helpers import load_config, metrics, predict_scene_and_check
 from vision_jax.detection.boxes import resize_scale, to_image_pixels
 from vision_jax.detectors import build_detector
 from vision_jax.tasks import detection, run
@@ -30,15 +27,7 @@ def test_digit_scenes_faster_rcnn_smoke_trains_evaluates_draws_and_predicts(tmp_
   assert train[0]['foreground_rois'] > 0
   assert (tmp_path / 'plots' / 'predictions.png').stat().st_size > 1000
 
-  from PIL import Image
-  path = tmp_path / 'scene.png'
-  Image.fromarray((make_scene(0, 'test')[0] * 255).astype(np.uint8)).save(path)
-  config.predict_image = str(path)
-  config.predict_score_threshold = 0.0
-  run(config, str(tmp_path))
-  for record in json.load(open(tmp_path / 'detections.json')):
-    ymin, xmin, ymax, xmax = record['box']
-    assert 0 <= ymin <= ymax <= 128 and 0 <= xmin <= xmax <= 128 and record['label'] in '0123456789'
+  predict_scene_and_check(config, tmp_path)
 
 
 def test_torchvision_detector_file_initialises_the_whole_detector(tmp_path):

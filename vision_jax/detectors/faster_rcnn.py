@@ -4,7 +4,6 @@ RoIs from the proposals and the ground truth (models/faster_rcnn.py), the loss a
 with per-class NMS (config.nms). config.init_from may name a torchvision fasterrcnn_resnet50_fpn
 state_dict (the whole detector) or a zoo classifier's weights (the backbone)."""
 
-import os
 from typing import Optional
 
 import jax
@@ -15,20 +14,16 @@ from vision_jax.detection.roi_heads import box_head_loss, detect
 from vision_jax.detection.rpn import proposal_recall, rpn_loss
 from vision_jax.detectors.base import Detector
 from vision_jax.detectors.registry import DETECTORS
-from vision_jax.weights.convert import load_torch_state_dict
+from vision_jax.weights.convert import whole_detector_from_file
 from vision_jax.weights.torchvision_detection import convert_faster_rcnn, is_torchvision_detector
 
 # Faster R-CNN backbone -> the zoo classifier whose ImageNet weights params['backbone'] takes.
 BACKBONE_CLASSIFIERS = {'resnet50_fpn': 'resnet50', 'resnet101_fpn': 'resnet101', 'vgg16': 'vgg16'}
-TORCH_SUFFIXES = ('.pt', '.pth', '.bin')
 
 
 def import_torchvision(init_from: str, template: dict) -> Optional[dict]:
   """Variables from a torchvision Faster R-CNN state_dict file, or None when init_from is not one."""
-  if not (os.path.isfile(init_from) and init_from.endswith(TORCH_SUFFIXES)):
-    return None
-  state = load_torch_state_dict(init_from)
-  return convert_faster_rcnn(state, template, init_from) if is_torchvision_detector(state) else None
+  return whole_detector_from_file(init_from, template, is_torchvision_detector, convert_faster_rcnn)
 
 
 @DETECTORS.register('faster_rcnn')

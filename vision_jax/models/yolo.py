@@ -10,7 +10,7 @@ locations A (level, row, column order), as their Detect head's raw outputs.
 """
 
 import math
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -102,19 +102,22 @@ class DetectBranch(nn.Module):
   """Two 3x3 ConvBN and a 1x1 conv with bias: Ultralytics' cv2[i] (boxes) or legacy cv3[i] (classes)."""
   hidden: int
   outputs: int
+  bias: float = 0.0  # the output conv's initial bias
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = ConvBN(self.hidden, 3, dtype=self.dtype, name='0')(x, train)
     x = ConvBN(self.hidden, 3, dtype=self.dtype, name='1')(x, train)
-    return nn.Conv(self.outputs, (1, 1), dtype=self.dtype, name='2')(x)
+    return nn.Conv(self.outputs, (1, 1), dtype=self.dtype, bias_init=nn.initializers.constant(self.bias), name='2')(x)
 
 
 class YOLOv8(nn.Module):
   """See the module docstring. num_classes counts object classes (no background)."""
   num_classes: int = 80
   size: str = 'n'
+  width: Optional[float] = None   # overrides the size's width multiplier (e.g. 0.125 for CPU demos)
+  depth: Optional[float] = None   # overrides the size's depth multiplier
   reg_max: int = 16
   dtype: Any = jnp.float32
 
@@ -123,6 +126,7 @@ class YOLOv8(nn.Module):
     if self.size not in SCALES:
       raise ValueError(f'YOLOv8 size must be one of {tuple(SCALES)}, got {self.size!r}')
     depth, width, cap = SCALES[self.size]
+    depth, width = self.depth or depth, self.width or width
     ch = lambda c: channels(c, width, cap)  # noqa: E731
     n = lambda k: repeats(k, depth)  # noqa: E731
     x = x.astype(self.dtype)
@@ -161,9 +165,12 @@ class DetectHead(nn.Module):
     box_hidden = max(16, levels[0].shape[-1] // 4, 4 * self.reg_max)
     cls_hidden = max(levels[0].shape[-1], min(self.num_classes, 100))
     boxes, scores = [], []
-    for i, x in enumerate(levels):
-      b = DetectBranch(box_hidden, 4 * self.reg_max, self.dtype, name=f'cv2_{i}')(x, train)
-      c = DetectBranch(cls_hidden, self.num_classes, self.dtype, name=f'cv3_{i}')(x, train)
+    for i, (x, stride) in enumerate(zip(levels, STRIDES)):
+      # Ultralytics' bias_init: box logits start at 2; class logits at about 0.01 objects per
+      # 640-px image, spread over the classes and the level's locations.
+      cls_bias = math.log(5 / self.num_classes / (640 / stride) ** 2)
+      b = DetectBranch(box_hidden, 4 * self.reg_max, 2.0, self.dtype, name=f'cv2_{i}')(x, train)
+      c = DetectBranch(cls_hidden, self.num_classes, cls_bias, self.dtype, name=f'cv3_{i}')(x, train)
       boxes.append(b.reshape(b.shape[0], -1, b.shape[-1]))
       scores.append(c.reshape(c.shape[0], -1, c.shape[-1]))
     return {'boxes': jnp.concatenate(boxes, 1), 'scores': jnp.concatenate(scores, 1)}

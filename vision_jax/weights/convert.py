@@ -7,7 +7,7 @@ extra or mis-shaped key is an error that names it.
 """
 
 import os
-from typing import Callable, Mapping, Union
+from typing import Callable, Mapping, Optional, Union
 
 import flax
 import numpy as np
@@ -83,3 +83,16 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
   if isinstance(state, dict) and 'state_dict' in state:
     state = state['state_dict']
   return {k: v.detach().cpu().numpy() for k, v in state.items()}
+
+
+TORCH_SUFFIXES = ('.pt', '.pth', '.bin')
+
+
+def whole_detector_from_file(init_from: str, template: dict, recognise: Callable[[dict], bool],
+                             convert: Callable[[dict, dict, str], dict]) -> Optional[dict]:
+  """Variables converted from a PyTorch state_dict file holding a whole detector of the family that
+  `recognise` knows, or None when init_from is not such a file (then it names backbone weights)."""
+  if not (os.path.isfile(init_from) and init_from.endswith(TORCH_SUFFIXES)):
+    return None
+  state = load_torch_state_dict(init_from)
+  return convert(state, template, init_from) if recognise(state) else None

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from vision_jax.weights.convert import convert_state, load_torch_state_dict
+from vision_jax.weights.convert import convert_state
 from vision_jax.weights.torchvision import chw_to_hwc_rows, resnet_key
 
 DETECTOR_HEADS = ('cls_score', 'bbox_pred')  # re-initialised when the class count differs
@@ -40,7 +40,3 @@ def convert_faster_rcnn(state: dict, template: dict, source: str) -> dict:
   if fc6 is not None:
     state['roi_heads.box_head.fc6.weight'] = chw_to_hwc_rows(np.asarray(fc6), channels)
   return convert_state(state, template, faster_rcnn_key, source, skip_module=DETECTOR_HEADS)
-
-
-def load_torchvision_faster_rcnn(path: str, template: dict) -> dict:
-  return convert_faster_rcnn(load_torch_state_dict(path), template, path)

@@ -7,7 +7,7 @@ and pass that file as config.init_from; we load tensors only (torch.load weights
 Ultralytics' pickled model objects.
 """
 
-from vision_jax.weights.convert import convert_state, load_torch_state_dict
+from vision_jax.weights.convert import convert_state
 
 MARKER_SUFFIX = '.dfl.conv.weight'   # the Detect head's fixed DFL integral: only in YOLOv8-style files
 
@@ -25,7 +25,3 @@ def convert_yolov8(state: dict, template: dict, source: str) -> dict:
   """Variables for every leaf of template; the fixed DFL integral (arange(reg_max)) is dropped."""
   state = {k: v for k, v in state.items() if not k.endswith(MARKER_SUFFIX)}
   return convert_state(state, template, ultralytics_key, source)
-
-
-def load_ultralytics_yolov8(path: str, template: dict) -> dict:
-  return convert_yolov8(load_torch_state_dict(path), template, path)
