@@ -105,10 +105,11 @@ def test_merge_keeps_a_fresh_head_only_when_its_shape_differs():
     transfer.merge_pretrained(fresh, bad, 'fc', 'w.pth')
 
 
-def test_init_from_a_previous_run_starts_from_its_weights(tmp_path):
+def test_init_from_a_previous_run_starts_from_its_weights(tmp_path, monkeypatch):
   first = run(load_config('digits_cnn'), str(tmp_path / 'first'))
   config = load_config('digits_cnn')
-  config.init_from = str(tmp_path / 'first')
+  monkeypatch.chdir(tmp_path)
+  config.init_from = 'first'  # a relative path (orbax only restores absolute ones)
   config.num_train_steps = 2
   config.schedule.base_lr = 0.0
   config.eval_every_steps = 2

@@ -92,7 +92,9 @@ def latest_checkpoint(path: str) -> Optional[str]:
 
 
 def variables_from_checkpoint(step_dir: str) -> dict:
-  """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved."""
+  """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved (a relative
+  step_dir is taken from the working directory: orbax restores absolute paths only)."""
+  step_dir = os.path.abspath(step_dir)
   try:
     with ocp.CheckpointManager(os.path.dirname(step_dir), item_handlers=ocp.StandardCheckpointHandler()) as manager:
       tree = manager.restore(int(os.path.basename(step_dir)))
