@@ -15,6 +15,7 @@ from vision_jax.detection.nms import per_class_nms
 from vision_jax.detection.yolo_loss import yolov8_loss
 from vision_jax.detectors.base import Detector
 from vision_jax.detectors.registry import DETECTORS
+from vision_jax.errors import UserError
 from vision_jax.models.yolo import STRIDES
 from vision_jax.weights.convert import whole_detector_from_file
 from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector
@@ -32,7 +33,7 @@ def build(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
   model = models.build_model(config.model, num_classes)
   height, width = image_shape[:2]
   if height % STRIDES[-1] or width % STRIDES[-1]:
-    raise ValueError(f'YOLO input {height}x{width} must be divisible by {STRIDES[-1]}')
+    raise UserError(f'YOLO input {height}x{width} must be divisible by {STRIDES[-1]}')
   points, strides = anchor_points([(height // s, width // s) for s in STRIDES], STRIDES)
   reg_max = config.model.get('reg_max', 16)
   losses, nms = config.losses, config.nms
