@@ -237,6 +237,21 @@ def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
   return c
 
 
+def yolov1_config(layers: str = 'yolo') -> ml_collections.ConfigDict:
+  """A complete YOLOv1 detection config (models/yolov1.py, detectors/yolov1.py): the paper's 7x7 grid,
+  2 boxes per cell, lambda_coord 5 and lambda_noobj 0.5."""
+  c = detection_config()
+  c.detector = 'yolov1'
+  del c.default_boxes, c.matching
+  c.model = ml_collections.ConfigDict({'name': 'yolov1', 'layers': layers, 'width': 1.0, 'grid_size': 7,
+                                       'boxes_per_cell': 2, 'hidden': 4096, 'dropout': 0.5,
+                                       'batch_norm': False, 'dtype': 'float32'})
+  c.losses = ml_collections.ConfigDict({'coord': 5.0, 'noobj': 0.5})
+  c.nms = ml_collections.ConfigDict({'score_threshold': 0.005, 'iou_threshold': 0.5, 'pre_nms_top_k': 200,
+                                     'max_detections': 100})
+  return c
+
+
 def gan_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
   a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""

@@ -2,6 +2,7 @@
 tfds.testing.mock_data), and their full settings say what the docstrings promise."""
 
 import json
+import sys
 
 import pytest
 
@@ -47,7 +48,8 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
 
 @pytest.mark.parametrize('spec, extra', [('voc_ssd.py:ssd300,smoke', []), ('coco_ssd.py:ssdlite,smoke', ['coco_AP']),
                                          ('voc_faster_rcnn.py:vgg16,smoke', ['rpn_recall']),
-                                         ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall'])])
+                                         ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall']),
+                                         ('coco_yolo.py:n,smoke', ['coco_AP']), ('voc_yolov1.py:fast,smoke', [])])
 def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
   result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK, timeout=600,
                   env=subprocess_env(MOCK_NUM_EXAMPLES='6'))
@@ -75,3 +77,22 @@ def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():
   assert [tuple(s) for s in vgg.dataset.train_sources] == [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
   with pytest.raises(ValueError, match='arg must be one of'):
     load_config('voc_faster_rcnn', 'vgg19')
+
+
+def test_yolo_recipes_follow_ultralytics_and_the_paper():
+  v8 = load_config('coco_yolo', 's')
+  assert (v8.detector, v8.model.size, v8.dataset.image_size, v8.batch_size) == ('yolo', 's', 640, 64)
+  assert (v8.optimizer.name, v8.optimizer.momentum, v8.optimizer.nesterov, v8.optimizer.weight_decay) == (
+      'sgd', 0.937, True, 5e-4)
+  assert (v8.schedule.name, v8.schedule.base_lr, v8.schedule.final_lr_fraction) == ('linear', 0.01, 0.01)
+  steps_per_epoch = 118_287 // 64
+  assert v8.schedule.warmup_steps == 3 * steps_per_epoch
+  assert v8.dataset.close_mosaic_step == v8.num_train_steps - 10 * steps_per_epoch
+  assert (v8.dataset.mosaic, v8.dataset.scale, v8.dataset.translate, tuple(v8.dataset.hsv)) == (1.0, 0.5, 0.1, (0.015, 0.7, 0.4))
+  assert (v8.losses.box, v8.losses.cls, v8.losses.dfl, v8.nms.score_threshold, v8.nms.iou_threshold) == (7.5, 0.5, 1.5, 0.001, 0.7)
+  v1 = load_config('voc_yolov1', 'yolo')
+  assert (v1.model.grid_size, v1.model.boxes_per_cell, v1.losses.coord, v1.losses.noobj, v1.dataset.image_size) == (7, 2, 5.0, 0.5, 448)
+  assert [tuple(s) for s in v1.dataset.train_sources] == [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
+  assert '63.4' in sys.modules['configs.voc_yolov1'].__doc__
+  with pytest.raises(ValueError, match='arg must be one of'):
+    load_config('coco_yolo', 'x')

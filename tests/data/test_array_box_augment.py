@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.data.test_box_augment import BOXES
-from vision_jax.data.array_box_augment import augment_example, augmentation_ops
+from vision_jax.data.array_box_augment import ARRAY_OPS, augment_example, augmentation_ops
 from vision_jax.errors import UserError
 
 
@@ -48,5 +48,7 @@ def test_photometric_changes_levels_only_and_the_stream_is_reproducible():
 
 
 def test_unknown_augmentation_is_one_clear_error():
-  with pytest.raises(UserError, match=r"unknown dataset.augment 'mosaic'; choose one of: none, flip, photometric"):
+  with pytest.raises(UserError, match=r"unknown dataset.augment 'mosaic' for this dataset; choose one of: none, flip, photometric"):
     augmentation_ops('mosaic')
+  with pytest.raises(UserError, match=r"dataset.augment 'yolo' for this dataset; choose one of: .*ssd_noflip$"):
+    augmentation_ops('yolo', ARRAY_OPS)   # tf.data only

@@ -56,3 +56,11 @@ def test_postprocess_has_fixed_shapes_and_recovers_a_confident_box():
   assert int(out['labels'][0, 0]) == 1 and float(out['scores'][0, 0]) > 0.99
   np.testing.assert_allclose(out['boxes'][0, 0], np.clip(np.asarray(random_boxes(np.random.default_rng(1), 30))[7], 0, 1),
                              atol=1e-5)
+
+
+def test_more_detections_than_candidates_pads_with_absent_ones():
+  rng = np.random.default_rng(2)
+  boxes, scores = random_boxes(rng, 5), rng.uniform(0.5, 1.0, (5, 2)).astype(np.float32)
+  out_boxes, out_scores, labels, valid = map(np.asarray, per_class_nms(boxes, scores, 0.1, 0.99, 5, 16))
+  assert out_boxes.shape == (16, 4) and int(valid.sum()) == 10 and not out_scores[10:].any()
+  np.testing.assert_allclose(out_scores[:10], np.sort(scores.reshape(-1))[::-1], rtol=1e-6)

@@ -1,4 +1,4 @@
-"""The YOLOv8-style detector through the detection task: the digit-scenes smoke run trains,
+"""The YOLO detectors (v8-style and v1) through the detection task: the digit-scenes smoke run trains,
 evaluates, draws and predicts; an Ultralytics state_dict file initialises the whole detector
 through config.init_from."""
 
@@ -23,6 +23,17 @@ def test_digit_scenes_yolo_smoke_trains_evaluates_draws_and_predicts(tmp_path):
   assert train[-1]['loss'] < train[0]['loss']
   assert (tmp_path / 'plots' / 'predictions.png').stat().st_size > 1000
 
+  predict_scene_and_check(config, tmp_path)
+
+
+def test_digit_scenes_yolov1_smoke_trains_evaluates_and_predicts(tmp_path):
+  config = load_config('digit_scenes_yolov1')
+  config.evals.pictures.num_images = 0
+  final = run(config, str(tmp_path))
+  assert final['step'] == 4 and final['num_examples'] == 16 and 'mAP50' in final
+  train = metrics(str(tmp_path), 'train')
+  assert {'coord_loss', 'object_loss', 'noobject_loss', 'class_loss'} <= set(train[0]) and train[0]['objects'] > 1
+  assert train[-1]['loss'] < train[0]['loss']
   predict_scene_and_check(config, tmp_path)
 
 

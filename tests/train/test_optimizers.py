@@ -42,9 +42,14 @@ def test_cosine_with_warmup_reaches_zero_at_the_end():
   np.testing.assert_allclose([lr(10), lr(60), lr(110)], [1.0, 0.5, 0.0], atol=1e-6)
 
 
+def test_linear_decay_ends_at_the_final_fraction_after_warmup():
+  fn = create_learning_rate_fn(schedule(name='linear', base_lr=0.01, warmup_steps=10, final_lr_fraction=0.01), 110)
+  np.testing.assert_allclose([fn(0), fn(10), fn(60), fn(110)], [0.0, 0.01, 0.00505, 0.0001], rtol=1e-5)
+
+
 def test_unknown_names_list_the_choices():
-  with pytest.raises(UserError, match="unknown schedule.name 'linear'; choose one of: constant"):
-    create_learning_rate_fn(schedule(name='linear'), 10)
+  with pytest.raises(UserError, match="unknown schedule.name 'step'; choose one of: constant"):
+    create_learning_rate_fn(schedule(name='step'), 10)
   with pytest.raises(UserError, match="unknown optimizer.name 'adagrad'; choose one of: sgd, adam, adamw"):
     create_optimizer(optimizer(name='adagrad'), optax.constant_schedule(0.1))
 

@@ -7,6 +7,8 @@ bilinear resample per image; boxes are (G, 4) normalised with a (G,) `valid` mas
 comes from the numpy Generator passed in, so a seeded stream is reproducible and resumable.
 """
 
+from typing import Optional
+
 import numpy as np
 from scipy.ndimage import affine_transform
 
@@ -16,13 +18,18 @@ from vision_jax.errors import UserError
 # config.dataset.augment -> ops; the tf.data pipeline reads the same names.
 AUGMENTATIONS = {'none': (), 'flip': ('flip',), 'photometric': ('photometric',),
                  'ssd': ('photometric', 'expand', 'crop', 'flip'),
-                 'ssd_noflip': ('photometric', 'expand', 'crop')}
+                 'ssd_noflip': ('photometric', 'expand', 'crop'),
+                 'yolo': ('hsv', 'affine', 'flip')}   # tf.data only (yolo_augment.py), with dataset.mosaic
+ARRAY_OPS = ('photometric', 'expand', 'crop', 'flip')   # what augment_example implements
 MIN_IOUS = (-1.0, 0.1, 0.3, 0.5, 0.7, 0.9, 2.0)  # -1: any crop; 2.0: keep the whole image
 
 
-def augmentation_ops(name: str) -> tuple[str, ...]:
-  if name not in AUGMENTATIONS:
-    raise UserError(f'unknown dataset.augment {name!r}; choose one of: {", ".join(AUGMENTATIONS)}')
+def augmentation_ops(name: str, implemented: Optional[tuple[str, ...]] = None) -> tuple[str, ...]:
+  """The ops of augment `name`; a UserError when it is unknown or needs ops outside `implemented`
+  (the bundled array datasets implement ARRAY_OPS)."""
+  names = [n for n, ops in AUGMENTATIONS.items() if implemented is None or set(ops) <= set(implemented)]
+  if name not in names:
+    raise UserError(f'unknown dataset.augment {name!r} for this dataset; choose one of: {", ".join(names)}')
   return AUGMENTATIONS[name]
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 MIN_IOUS = (-1.0, 0.1, 0.3, 0.5, 0.7, 0.9, 2.0)  # -1: any crop; 2.0: keep the whole image
 
 
-def _uniform(key, shape=(), minval=0.0, maxval=1.0):
+def uniform(key, shape=(), minval=0.0, maxval=1.0):
   return tf.random.stateless_uniform(shape, seed=key, minval=minval, maxval=maxval)
 
 
@@ -29,7 +29,7 @@ def photometric_distort(image: tf.Tensor, key: tf.Tensor, brightness: float = 32
   """Random gamma (x ** exp(U(-gamma, gamma)); 0: none), brightness (+-32/255), contrast and
   saturation (x0.5-1.5) and hue (+-18 degrees)."""
   if gamma:
-    image = image ** tf.exp(_uniform(key + 4, (), -gamma, gamma))
+    image = image ** tf.exp(uniform(key + 4, (), -gamma, gamma))
   image = tf.image.stateless_random_brightness(image, brightness, seed=key)
   image = tf.image.stateless_random_contrast(image, 0.5, 1.5, seed=key + 1)
   if image.shape[-1] == 3:
@@ -42,10 +42,10 @@ def expand_geometry(h: tf.Tensor, w: tf.Tensor, key: tf.Tensor, max_ratio: float
                     probability: float = 0.5) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """The zoom-out's random geometry for an h x w image: canvas height and width (int32) and the
   image's top-left corner in it (float32 pixels)."""
-  apply = _uniform(key) < probability
-  ratio = tf.where(apply, _uniform(key + 1, (), 1.0, max_ratio), 1.0)
-  top = tf.floor(_uniform(key + 2) * (ratio - 1) * h)
-  left = tf.floor(_uniform(key + 3) * (ratio - 1) * w)
+  apply = uniform(key) < probability
+  ratio = tf.where(apply, uniform(key + 1, (), 1.0, max_ratio), 1.0)
+  top = tf.floor(uniform(key + 2) * (ratio - 1) * h)
+  left = tf.floor(uniform(key + 3) * (ratio - 1) * w)
   canvas = tf.cast(tf.math.ceil(ratio * tf.stack([h, w])), tf.int32)
   return canvas, top, left
 
@@ -87,9 +87,9 @@ def sample_crop(boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor, trials: int 
   crop and which boxes keep their centre inside it (the whole image and `valid` if none fits)."""
   mode = tf.random.stateless_uniform((), seed=key, maxval=len(MIN_IOUS), dtype=tf.int32)
   min_iou = tf.gather(tf.constant(MIN_IOUS), mode)
-  sizes = _uniform(key + 1, (trials, 2), 0.3, 1.0)
+  sizes = uniform(key + 1, (trials, 2), 0.3, 1.0)
   aspect_ok = (sizes[:, 0] / sizes[:, 1] >= 0.5) & (sizes[:, 0] / sizes[:, 1] <= 2.0)
-  origins = _uniform(key + 2, (trials, 2)) * (1.0 - sizes)
+  origins = uniform(key + 2, (trials, 2)) * (1.0 - sizes)
   crops = tf.concat([origins, origins + sizes], -1)
   iou = _iou(crops, boxes)
   lowest = tf.reduce_min(tf.where(valid[None], iou, 2.0), axis=1)
@@ -132,6 +132,23 @@ def min_iou_random_crop(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, ke
   return out, boxes_in_window(boxes, keep, window, h, w), keep
 
 
+def resample_window(image: tf.Tensor, window: tf.Tensor, size: int, fill) -> tf.Tensor:
+  """The window (top, left, height, width) in the image's pixels (it may reach outside) resampled
+  bilinearly to size x size as tf.image.resize samples; pixels outside the image read as `fill`."""
+  h, w = tf.cast(tf.shape(image)[0], tf.float32), tf.cast(tf.shape(image)[1], tf.float32)
+  # tf.image.resize (half-pixel centres) reads output pixel i at window_start + (i + 0.5) * extent / size - 0.5;
+  # crop_and_resize reads y1 * (h - 1) + i * (y2 - y1) * (h - 1) / (size - 1): match the two.
+  first_y = window[0] + 0.5 * window[2] / size - 0.5
+  first_x = window[1] + 0.5 * window[3] / size - 0.5
+  step_y, step_x = window[2] / size, window[3] / size
+  y1, x1 = first_y / tf.maximum(h - 1, 1.0), first_x / tf.maximum(w - 1, 1.0)
+  y2 = (first_y + step_y * (size - 1)) / tf.maximum(h - 1, 1.0)
+  x2 = (first_x + step_x * (size - 1)) / tf.maximum(w - 1, 1.0)
+  fill = tf.constant(fill, tf.float32)[:image.shape[-1]]
+  return tf.image.crop_and_resize((image - fill)[None], tf.stack([y1, x1, y2, x2])[None], [0], (size, size),
+                                  extrapolation_value=0.0)[0] + fill
+
+
 def expand_crop_resize(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key: tf.Tensor, size: int,
                        fill=(0.485, 0.456, 0.406)) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """expand (key), min_iou_random_crop (key + 10) and a bilinear resize to size x size in one
@@ -144,23 +161,13 @@ def expand_crop_resize(image: tf.Tensor, boxes: tf.Tensor, valid: tf.Tensor, key
   ch, cw = tf.cast(canvas[0], tf.float32), tf.cast(canvas[1], tf.float32)
   window = pixel_window(crop, ch, cw)
   fw = tf.cast(window, tf.float32)
-  # tf.image.resize (half-pixel centres) reads output pixel i at window_start + (i + 0.5) * extent / size - 0.5;
-  # crop_and_resize reads y1 * (h - 1) + i * (y2 - y1) * (h - 1) / (size - 1): match the two.
-  first_y = fw[0] - top + 0.5 * fw[2] / size - 0.5
-  first_x = fw[1] - left + 0.5 * fw[3] / size - 0.5
-  step_y, step_x = fw[2] / size, fw[3] / size
-  y1, x1 = first_y / tf.maximum(h - 1, 1.0), first_x / tf.maximum(w - 1, 1.0)
-  y2 = (first_y + step_y * (size - 1)) / tf.maximum(h - 1, 1.0)
-  x2 = (first_x + step_x * (size - 1)) / tf.maximum(w - 1, 1.0)
-  fill = tf.constant(fill, tf.float32)[:image.shape[-1]]
-  out = tf.image.crop_and_resize((image - fill)[None], tf.stack([y1, x1, y2, x2])[None], [0], (size, size),
-                                 extrapolation_value=0.0)[0] + fill
+  out = resample_window(image, tf.stack([fw[0] - top, fw[1] - left, fw[2], fw[3]]), size, fill)
   return out, boxes_in_window(boxes, keep, window, ch, cw), keep
 
 
 def flip_with_boxes(image: tf.Tensor, boxes: tf.Tensor, key: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
   """Horizontal flip with probability 1/2, mirroring the boxes' x coordinates."""
-  flip = _uniform(key) < 0.5
+  flip = uniform(key) < 0.5
   image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
   mirrored = tf.stack([boxes[:, 0], 1.0 - boxes[:, 3], boxes[:, 2], 1.0 - boxes[:, 1]], -1)
   return image, tf.where(flip, mirrored, boxes)

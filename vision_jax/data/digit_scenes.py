@@ -14,10 +14,11 @@ from typing import Iterator
 import numpy as np
 from scipy.ndimage import zoom
 
-from vision_jax.data.array_box_augment import augment_example, augmentation_ops
+from vision_jax.data.array_box_augment import ARRAY_OPS, augment_example, augmentation_ops
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
 from vision_jax.data.digits import load_digits_split
 from vision_jax.detection.boxes import pairwise_iou
+from vision_jax.errors import UserError
 
 IMAGE_SIZE = 128
 MAX_DIGITS = 6
@@ -101,7 +102,9 @@ class DigitScenesSource:
     self.num_eval_examples = config.get('num_test_scenes', 500)
     self.global_batch_size, self.eval_batch_size = global_batch_size, eval_batch_size
     self.seed, self.process_index, self.process_count = seed, process_index, process_count
-    self.augment = augmentation_ops(config.get('augment', 'none'))
+    self.augment = augmentation_ops(config.get('augment', 'none'), ARRAY_OPS)
+    if config.get('mosaic', 0.0):
+      raise UserError('dataset.mosaic applies to TFDS detection data; digit scenes already hold several objects')
     self.brightness, self.gamma = config.get('brightness', 32 / 255), config.get('gamma', 0.0)
     self.background_level = float(config.get('background_level', 0.0))
 

@@ -18,12 +18,15 @@ import tensorflow_datasets as tfds
 from absl import logging
 
 from vision_jax.data import box_augment as A
+from vision_jax.data import yolo_augment as Y
 from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, padded_batches
 from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
 from vision_jax.detection.boxes import RESIZE_MODES
 from vision_jax.errors import UserError
+
+YOLO_OPS = {'hsv', 'affine'}   # augment ops of yolo_train_fn (the others: ssd_train_fn)
 
 # COCO's 80 category ids, in the order of TFDS coco/2017 labels 0..79.
 COCO_CATEGORY_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27,
@@ -73,18 +76,24 @@ def letterbox(image, boxes, size: int, min_max=None):
   image = tf.image.resize(image, new)
   fraction = tf.cast(new, tf.float32) / size
   padded = tf.pad(image, [[0, size - new[0]], [0, size - new[1]], [0, 0]])
-  return padded, boxes * tf.concat([fraction, fraction], 0)
+  return padded, boxes * tf.concat([fraction, fraction], 0), fraction
 
 
-def resize_to_input(image, boxes, size: int, mode, mean):
-  """(image, boxes) at size x size: 'stretch' (each axis), 'letterbox' or ('min_max', min_size,
-  max_size) (aspect kept, padded with the mean colour, which normalises to 0)."""
+def resize_with_extent(image, boxes, size: int, mode, mean):
+  """(image, boxes, extent) at size x size: 'stretch' (each axis), 'letterbox' or ('min_max',
+  min_size, max_size) (aspect kept, padded bottom-right with the mean colour, which normalises to
+  0); extent (2,) is the share of the input's height and width that the image fills."""
   kind, *sizes = (mode,) if isinstance(mode, str) else tuple(mode)
   if kind in ('letterbox', 'min_max'):
     fill = tf.constant(np.broadcast_to(mean, (3,)), tf.float32)
-    padded, boxes = letterbox(image - fill, boxes, size, tuple(float(v) for v in sizes) if sizes else None)
-    return padded + fill, boxes
-  return tf.image.resize(image, (size, size)), boxes
+    padded, boxes, extent = letterbox(image - fill, boxes, size, tuple(float(v) for v in sizes) if sizes else None)
+    return padded + fill, boxes, extent
+  return tf.image.resize(image, (size, size)), boxes, tf.ones((2,), tf.float32)
+
+
+def resize_to_input(image, boxes, size: int, mode, mean):
+  """(image, boxes) at size x size as resize_with_extent resizes them."""
+  return resize_with_extent(image, boxes, size, mode, mean)[:2]
 
 
 def resize_mode(config):
@@ -127,6 +136,62 @@ def ssd_train_fn(config, seed: int, mean, std, max_boxes: int):
     return {'image': (image - mean) / std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
             'dropped': dropped}
   return fn
+
+
+def yolo_train_fn(config, seed: int, mean, std, max_boxes: int, local_batch_size: int):
+  """(tile fn, group fn) of YOLO's augmentation (yolo_augment.py). The tile fn resizes one common
+  example to the input (config.resize) with padded boxes; the group fn takes `group_size(config)`
+  tiles and the output's index: a mosaic of four with probability config.mosaic until the training
+  step config.close_mosaic_step (-1: never stops), else the first tile alone; then one random view
+  (config.scale, config.translate), HSV gains (config.hsv) and a flip, as config.augment's ops say."""
+  size, mode = config.image_size, resize_mode(config)
+  ops = augmentation_ops(config.get('augment', 'yolo'))
+  scale = config.get('scale', 0.5) if 'affine' in ops else 0.0
+  translate = config.get('translate', 0.1) if 'affine' in ops else 0.0
+  probability, close = config.get('mosaic', 0.0), config.get('close_mosaic_step', -1)
+  fill = tuple(float(m) for m in np.broadcast_to(mean, 3))
+
+  def tile(ex):
+    image = tf.cast(ex['image'], tf.float32) / 255.0
+    boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
+    image, boxes, extent = resize_with_extent(image, boxes, size, mode, mean)
+    boxes, labels, valid, _, _ = pad_boxes(boxes, ex['labels'], valid & ~ex['difficult'], ex['difficult'], max_boxes)
+    return {'image': image, 'boxes': boxes, 'labels': labels, 'valid': valid, 'extent': extent}
+
+  def four(tiles, key):
+    canvas, boxes = Y.mosaic(tiles['image'], tiles['boxes'], tiles['extent'])
+    image, boxes, valid = Y.view(canvas, boxes, tf.reshape(tiles['valid'], [-1]), Y.random_view(key, scale, translate, 2),
+                                 size, fill)
+    return image, boxes, tf.reshape(tiles['labels'], [-1]), valid
+
+  def one(tiles, key):
+    n = tf.shape(tiles['boxes'])[0] * max_boxes
+    pad = lambda t, value: tf.concat([t[0], tf.fill(tf.concat([[n - max_boxes], tf.shape(t[0])[1:]], 0), value)], 0)  # noqa: E731
+    image, boxes, valid = Y.view(tiles['image'][0], pad(tiles['boxes'], 0.0), pad(tiles['valid'], False),
+                                 Y.random_view(key, scale, translate, 1), size, fill)
+    return image, boxes, pad(tiles['labels'], 0), valid
+
+  def group(index, tiles):
+    key = tf.stack([tf.constant(seed, tf.int64), index])
+    if tiles['image'].shape[0] == 4:
+      use = (A.uniform(key + 40) < probability) & ((close < 0) | (index // local_batch_size < close))
+      image, boxes, labels, valid = tf.cond(use, lambda: four(tiles, key), lambda: one(tiles, key))
+    else:
+      image, boxes, labels, valid = one(tiles, key)
+    if 'hsv' in ops:
+      image = Y.hsv_gains(image, key + 50, tuple(config.get('hsv', (0.015, 0.7, 0.4))))
+    if 'flip' in ops:
+      image, boxes = A.flip_with_boxes(image, boxes, key + 30)
+    boxes, valid = A.sanitize_boxes(boxes, valid)
+    difficult = tf.zeros_like(valid)
+    boxes, labels, valid, _, dropped = pad_boxes(boxes, labels, valid, difficult, max_boxes)
+    return {'image': (image - mean) / std, 'boxes': boxes, 'labels': labels, 'box_valid': valid, 'dropped': dropped}
+  return tile, group
+
+
+def group_size(config) -> int:
+  """Examples per training output: 4 with mosaic (config.mosaic > 0), else 1."""
+  return 4 if config.get('mosaic', 0.0) > 0 else 1
 
 
 class TfdsDetectionSource:
@@ -208,8 +273,15 @@ class TfdsDetectionSource:
       yield batch
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
-    ds = self._train_dataset().repeat().enumerate().skip(start_step * self.local_batch_size)
-    ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
+    start = start_step * self.local_batch_size
+    if YOLO_OPS & set(augmentation_ops(self.config.get('augment', 'ssd'))) or group_size(self.config) > 1:
+      tile, group = yolo_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes, self.local_batch_size)
+      n = group_size(self.config)
+      ds = self._train_dataset().repeat().skip(start * n).map(tile, num_parallel_calls=tf.data.AUTOTUNE)
+      ds = ds.batch(n, drop_remainder=True).enumerate(start=start).map(group, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+      ds = self._train_dataset().repeat().enumerate().skip(start)
+      ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
 

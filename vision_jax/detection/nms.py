@@ -39,10 +39,23 @@ def per_class_nms(boxes: jnp.ndarray, class_scores: jnp.ndarray, score_threshold
     return jnp.where(keep, top_scores, 0.0), candidates[index]
   scores, kept_boxes = jax.vmap(one_class, in_axes=(1, 1))(class_scores, class_boxes)   # (C, K), (C, K, 4)
   num_classes, k = scores.shape
-  best, flat = jax.lax.top_k(scores.reshape(-1), max_detections)
+  flat_scores = scores.reshape(-1)
+  if max_detections > flat_scores.shape[0]:   # fewer candidates than detections: pad with absent ones
+    flat_scores = jnp.pad(flat_scores, (0, max_detections - flat_scores.shape[0]))
+  best, flat = jax.lax.top_k(flat_scores, max_detections)
+  flat = jnp.minimum(flat, num_classes * k - 1)
   labels = (flat // k).astype(jnp.int32)
   chosen = kept_boxes.reshape(-1, 4)[flat]
   return chosen, best, labels, best > 0
+
+
+def batched_per_class_nms(boxes: jnp.ndarray, class_scores: jnp.ndarray, score_threshold: float,
+                          iou_threshold: float, pre_nms_top_k: int, max_detections: int) -> dict[str, jnp.ndarray]:
+  """per_class_nms over a batch: boxes (B, P, 4) or (B, P, C, 4), class_scores (B, P, C) ->
+  {'boxes', 'scores', 'labels', 'valid'} of shape (B, D, ...); pre_nms_top_k is capped at P."""
+  nms = functools.partial(per_class_nms, score_threshold=score_threshold, iou_threshold=iou_threshold,
+                          pre_nms_top_k=min(pre_nms_top_k, class_scores.shape[1]), max_detections=max_detections)
+  return dict(zip(('boxes', 'scores', 'labels', 'valid'), jax.vmap(nms)(boxes, class_scores)))
 
 
 def postprocess(loc_pred: jnp.ndarray, cls_logits: jnp.ndarray, priors: jnp.ndarray,
@@ -52,8 +65,4 @@ def postprocess(loc_pred: jnp.ndarray, cls_logits: jnp.ndarray, priors: jnp.ndar
   top 200), as the released SSD. Returns {'boxes', 'scores', 'labels', 'valid'} of shape (B, D, ...)."""
   scores = jax.nn.softmax(cls_logits.astype(jnp.float32), axis=-1)[..., 1:]
   boxes = clip(decode(loc_pred.astype(jnp.float32), priors))
-  nms = functools.partial(per_class_nms, score_threshold=score_threshold, iou_threshold=iou_threshold,
-                          pre_nms_top_k=min(pre_nms_top_k, priors.shape[0]),
-                          max_detections=max_detections)
-  out_boxes, out_scores, labels, valid = jax.vmap(nms)(boxes, scores)
-  return {'boxes': out_boxes, 'scores': out_scores, 'labels': labels, 'valid': valid}
+  return batched_per_class_nms(boxes, scores, score_threshold, iou_threshold, pre_nms_top_k, max_detections)

@@ -1,10 +1,10 @@
 """Detector families (see base.py for the contract), registered by name: config.detector."""
 
-from vision_jax.detectors import faster_rcnn, ssd, yolo
+from vision_jax.detectors import faster_rcnn, ssd, yolo, yolov1
 from vision_jax.detectors.base import Detector
 from vision_jax.detectors.registry import DETECTORS
 
-__all__ = ['DETECTORS', 'Detector', 'build_detector', 'faster_rcnn', 'ssd', 'yolo']
+__all__ = ['DETECTORS', 'Detector', 'build_detector', 'faster_rcnn', 'ssd', 'yolo', 'yolov1']
 
 
 def build_detector(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from vision_jax import models
 from vision_jax.detection.dfl import anchor_points, decode
-from vision_jax.detection.nms import per_class_nms
+from vision_jax.detection.nms import batched_per_class_nms
 from vision_jax.detection.yolo_loss import yolov8_loss
 from vision_jax.detectors.base import Detector
 from vision_jax.detectors.registry import DETECTORS
@@ -19,7 +19,6 @@ from vision_jax.errors import UserError
 from vision_jax.models.yolo import STRIDES
 from vision_jax.weights.convert import whole_detector_from_file
 from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector
-
 
 
 def import_ultralytics(init_from: str, template: dict) -> Optional[dict]:
@@ -50,11 +49,7 @@ def build(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
     boxes = decode(outputs['boxes'], jnp.asarray(points), jnp.asarray(strides), reg_max)
     boxes = jnp.clip(boxes, 0.0, input_scale)
     scores = jax.nn.sigmoid(outputs['scores'].astype(jnp.float32))
-
-    def one(b, s):
-      out_boxes, out_scores, labels, valid = per_class_nms(b, s, nms.score_threshold, nms.iou_threshold,
-                                                           min(nms.pre_nms_top_k, b.shape[0]), nms.max_detections)
-      return {'boxes': out_boxes, 'scores': out_scores, 'labels': labels, 'valid': valid}
-    return jax.vmap(one)(boxes, scores)
+    return batched_per_class_nms(boxes, scores, nms.score_threshold, nms.iou_threshold, nms.pre_nms_top_k,
+                                 nms.max_detections)
 
   return Detector(model=model, loss=loss, postprocess=postprocess, import_weights=import_ultralytics)

@@ -14,6 +14,7 @@ from vision_jax.models.resnet import cifar_resnet, resnet
 from vision_jax.models import ssd
 from vision_jax.models.faster_rcnn import FasterRCNN
 from vision_jax.models.yolo import YOLOv8
+from vision_jax.models.yolov1 import YOLOv1
 from vision_jax.models.vgg import vgg
 from vision_jax.registry import Registry
 
@@ -45,6 +46,7 @@ MODELS.register('ssdlite_efficientnet_lite0')(functools.partial(
     boxes_per_location=(4, 6, 6, 6, 4, 4)))
 MODELS.register('faster_rcnn')(FasterRCNN)
 MODELS.register('yolov8')(YOLOv8)
+MODELS.register('yolov1')(YOLOv1)
 MODELS.register('ssd_tiny')(functools.partial(ssd.SSD, backbone='tiny', extras=((64, 128, 3, 2, 1), (64, 128, 3, 2, 1)),
                                               boxes_per_location=(4, 6, 6, 6, 4)))
 

@@ -8,12 +8,13 @@ import optax
 from vision_jax.errors import UserError
 from vision_jax.weights.transfer import partitioned_optimizer, validate_regexes
 
-SCHEDULES = ('constant', 'piecewise', 'cosine')
+SCHEDULES = ('constant', 'piecewise', 'cosine', 'linear')
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
 
 
 def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
-  """Linear warmup from 0 over `warmup_steps`, then constant, piecewise or cosine decay.
+  """Linear warmup from 0 over `warmup_steps`, then constant, piecewise, cosine or linear decay
+  (cosine and linear end at base_lr * final_lr_fraction; Ultralytics' lrf is linear's).
 
   piecewise: lr = base_lr * prod(decay_factor for each boundary passed); boundaries are
   fractions of num_train_steps (< 1) or absolute steps.
@@ -27,6 +28,8 @@ def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
     steps = [int(b * num_train_steps) if b < 1 else int(b) for b in schedule.boundaries]
     main = optax.piecewise_constant_schedule(
         base, {s - warmup: schedule.get('decay_factor', 0.1) for s in steps})
+  elif schedule.name == 'linear':
+    main = optax.linear_schedule(base, base * schedule.get('final_lr_fraction', 0.0), max(1, num_train_steps - warmup))
   else:
     main = optax.cosine_decay_schedule(base, max(1, num_train_steps - warmup),
                                        alpha=schedule.get('final_lr_fraction', 0.0))
