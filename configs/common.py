@@ -227,7 +227,8 @@ def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
   c.detector = 'yolo'
   del c.default_boxes, c.matching
   c.model = ml_collections.ConfigDict({'name': 'yolov8', 'size': size, 'dtype': 'float32', 'reg_max': 16,
-                                       'width': 0.0, 'depth': 0.0})  # 0: the size's own multipliers
+                                       'width': 0.0, 'depth': 0.0,  # 0: the size's own multipliers
+                                       'p2': False})  # True: yolov8-p2.yaml's extra stride-4 level
   c.losses = ml_collections.ConfigDict({'box': 7.5, 'cls': 0.5, 'dfl': 1.5,   # loss gains
                                         'topk': 10, 'alpha': 0.5, 'beta': 6.0})  # task-aligned assignment
   # Ultralytics' validation NMS: conf 0.001, IoU 0.7, at most 300 per image; pre_nms_top_k caps each

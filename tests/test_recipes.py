@@ -5,10 +5,18 @@ import json
 import sys
 
 import pytest
+import tensorflow_datasets as tfds
 
-from tests.helpers import launch, load_config, metrics, subprocess_env
-from tests.test_launch import MOCK
+from tests.helpers import load_config, metrics
 from vision_jax.tasks import run
+
+
+def run_under_mock_data(spec: str, workdir, num_examples: int) -> dict:
+  """configs/FILE.py:ARG run in this process (as launch.py runs it) on tfds.testing.mock_data."""
+  name, _, arg = spec.partition(':')
+  config = load_config(name.removesuffix('.py'), arg or None)
+  with tfds.testing.mock_data(num_examples=num_examples):
+    return run(config, str(workdir))
 
 
 @pytest.mark.parametrize('spec, dataset, model', [
@@ -17,9 +25,7 @@ from vision_jax.tasks import run
     ('imagenet_resnet50.py:smoke', 'imagenet2012', 'resnet50'),
 ])
 def test_recipe_smoke_runs_under_mock_data(tmp_path, spec, dataset, model):
-  result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK,
-                  env=None, timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
+  run_under_mock_data(spec, tmp_path, 48)
   config = json.load(open(tmp_path / 'config.json'))
   assert config['dataset']['name'] == dataset and config['model']['name'] == model
   evals = metrics(str(tmp_path), 'eval')
@@ -51,10 +57,7 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
                                          ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall']),
                                          ('coco_yolo.py:n,smoke', ['coco_AP']), ('voc_yolov1.py:fast,smoke', [])])
 def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
-  result = launch([f'--config=configs/{spec}', f'--workdir={tmp_path}'], python_prefix=MOCK, timeout=600,
-                  env=subprocess_env(MOCK_NUM_EXAMPLES='6'))
-  assert result.returncode == 0, result.stderr[-3000:]
-  final = metrics(str(tmp_path), 'eval')[-1]
+  final = run_under_mock_data(spec, tmp_path, 6)
   assert final['step'] == 2 and final['num_examples'] == 6
   assert {'mAP50', 'mAP50_voc07', *extra} <= set(final)
   assert (tmp_path / 'plots' / 'predictions.png').exists()

@@ -15,7 +15,7 @@ from skimage import data  # noqa: E402
 from ultralytics.nn.tasks import DetectionModel  # noqa: E402
 
 from vision_jax.detection.dfl import anchor_points, decode  # noqa: E402
-from vision_jax.models.yolo import STRIDES, YOLOv8  # noqa: E402
+from vision_jax.models.yolo import STRIDES, YOLOv8, level_strides  # noqa: E402
 from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector  # noqa: E402
 
 HW = (128, 160)
@@ -64,6 +64,44 @@ def test_decoded_boxes_and_scores_match(outputs):
   expected = np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], -1)
   np.testing.assert_allclose(boxes[0], expected, atol=1e-3)
   np.testing.assert_allclose(jax.nn.sigmoid(ours['scores'][0]), theirs['decoded'][0, 4:].T, atol=1e-5)
+
+
+def test_nms_detections_match_ultralytics_validation_nms(outputs):
+  """Their validator's NMS (multi-label, class-aware, IoU 0.7, 300 per image) and ours, at a
+  confidence threshold that leaves about 400 candidates of the random model."""
+  from ultralytics.utils.nms import non_max_suppression
+  from configs import common
+  from vision_jax.detectors import build_detector
+  theirs, ours = outputs
+  threshold = float(np.sort(theirs['decoded'][0, 4:].reshape(-1))[-400])
+  kept = non_max_suppression(torch.from_numpy(theirs['decoded']), threshold, 0.7, multi_label=True, max_det=300)[0].numpy()
+  config = common.yolo_config('n')
+  config.nms.score_threshold = threshold + 1e-9
+  detections = build_detector(config, 80, (*HW, 3)).postprocess({k: jnp.asarray(ours[k]) for k in ('boxes', 'scores')})
+  valid = np.asarray(detections['valid'][0])
+  assert int(valid.sum()) == len(kept) > 50
+  np.testing.assert_allclose(np.asarray(detections['scores'][0])[valid], kept[:, 4], rtol=1e-5)
+  np.testing.assert_array_equal(np.asarray(detections['labels'][0])[valid], kept[:, 5].astype(int))
+  expected = np.clip(kept[:, [1, 0, 3, 2]], 0, np.array(HW * 2))
+  np.testing.assert_allclose(np.asarray(detections['boxes'][0])[valid], expected, atol=1e-3)
+
+
+@pytest.mark.parametrize('p2', [False, True])
+def test_p2_variant_matches_yolov8_p2_yaml(p2):
+  """yolov8-p2.yaml (a stride-4 level) imports and gives their raw outputs; the plain model has 3 levels."""
+  torch.manual_seed(1)
+  theirs = DetectionModel('yolov8n-p2.yaml' if p2 else 'yolov8n.yaml', nc=10, verbose=False).eval()
+  model = YOLOv8(num_classes=10, size='n', p2=p2)
+  hw = (64, 96)
+  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, *hw, 3))))
+  variables = convert_yolov8({k: v.numpy() for k, v in theirs.state_dict().items()}, template, 'state_dict')
+  image = np.random.default_rng(0).uniform(size=(1, *hw, 3)).astype(np.float32)
+  with torch.no_grad():
+    _, raw = theirs(torch.from_numpy(image).permute(0, 3, 1, 2))
+  ours = model.apply(variables, jnp.asarray(image))
+  assert ours['scores'].shape[1] == sum((hw[0] // s) * (hw[1] // s) for s in level_strides(p2))
+  assert relative_error(ours['boxes'], raw['boxes'].numpy().transpose(0, 2, 1)) <= 1e-4
+  assert relative_error(ours['scores'], raw['scores'].numpy().transpose(0, 2, 1)) <= 1e-4
 
 
 def test_complete_iou_matches_ultralytics_bbox_iou_and_its_gradient():

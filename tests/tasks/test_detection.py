@@ -24,6 +24,7 @@ def test_digit_scenes_smoke_trains_evaluates_draws_and_predicts(tmp_path):
   assert {'loss', 'loc_loss', 'cls_loss', 'num_positive'} <= set(train[0]) and train[0]['num_positive'] > 0
   assert train[-1]['loss'] < train[0]['loss']  # the MultiBox loss falls over the smoke run's steps
   assert 'bright_mAP50' in final  # the same detector on brighter-background test scenes
+  assert {'coco_AP', 'coco_APs'} <= set(final)  # pycocotools on the scenes (digit category ids 1-10)
   assert (tmp_path / 'plots' / 'predictions.png').stat().st_size > 1000
   assert (tmp_path / 'plots' / 'curves.png').exists()
 

@@ -85,12 +85,14 @@ def scene_batch(split: str, start: int, count: int, channels: int, background_le
 
 
 class DigitScenesSource:
-  """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask).
+  """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask; eval
+  batches also image_id, the test scene's index).
   config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness
   and gamma (the photometric shift and log-gamma range), background_level (test scenes with brighter backgrounds)."""
 
   num_classes = 10
   class_names = CLASS_NAMES
+  category_ids = tuple(range(1, 11))   # COCO-style ids of digits 0-9: the evaluator adds pycocotools' metrics
   max_boxes = MAX_DIGITS
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
@@ -136,6 +138,7 @@ class DigitScenesSource:
     b, n = self.eval_batch_size, self.num_eval_examples
     for i in range(num_batches(n, b)):
       batch = scene_batch('test', i * b, min(b, n - i * b), self.channels, self.background_level)
+      batch['image_id'] = np.arange(i * b, i * b + len(batch['image']), dtype=np.int32)   # the scene index
       yield process_slice(pad_batch(self._normalise(batch), b), self.process_index, self.process_count)
 
 

@@ -16,7 +16,7 @@ from vision_jax.detection.yolo_loss import yolov8_loss
 from vision_jax.detectors.base import Detector
 from vision_jax.detectors.registry import DETECTORS
 from vision_jax.errors import UserError
-from vision_jax.models.yolo import STRIDES
+from vision_jax.models.yolo import level_strides
 from vision_jax.weights.convert import whole_detector_from_file
 from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector
 
@@ -31,9 +31,10 @@ def build(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
   """YOLOv8's Detector: outputs are the model's {'boxes': DFL logits, 'scores': class logits}."""
   model = models.build_model(config.model, num_classes)
   height, width = image_shape[:2]
-  if height % STRIDES[-1] or width % STRIDES[-1]:
-    raise UserError(f'YOLO input {height}x{width} must be divisible by {STRIDES[-1]}')
-  points, strides = anchor_points([(height // s, width // s) for s in STRIDES], STRIDES)
+  levels = level_strides(config.model.get('p2', False))
+  if height % levels[-1] or width % levels[-1]:
+    raise UserError(f'YOLO input {height}x{width} must be divisible by {levels[-1]}')
+  points, strides = anchor_points([(height // s, width // s) for s in levels], levels)
   reg_max = config.model.get('reg_max', 16)
   losses, nms = config.losses, config.nms
   input_scale = jnp.asarray(image_shape[:2] * 2, jnp.float32)
@@ -46,10 +47,11 @@ def build(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
     return terms['loss'], terms
 
   def postprocess(outputs):
+    # As Ultralytics' validator: NMS on the decoded boxes as they are, clipped to the input after.
     boxes = decode(outputs['boxes'], jnp.asarray(points), jnp.asarray(strides), reg_max)
-    boxes = jnp.clip(boxes, 0.0, input_scale)
     scores = jax.nn.sigmoid(outputs['scores'].astype(jnp.float32))
-    return batched_per_class_nms(boxes, scores, nms.score_threshold, nms.iou_threshold, nms.pre_nms_top_k,
-                                 nms.max_detections)
+    detections = batched_per_class_nms(boxes, scores, nms.score_threshold, nms.iou_threshold, nms.pre_nms_top_k,
+                                       nms.max_detections)
+    return {**detections, 'boxes': jnp.clip(detections['boxes'], 0.0, input_scale)}
 
   return Detector(model=model, loss=loss, postprocess=postprocess, import_weights=import_ultralytics)

@@ -1,7 +1,8 @@
 """The YOLOv8 detector design (anchor-free, decoupled head), laid out as Ultralytics' yolov8.yaml so
 that a state_dict of theirs imports (weights/ultralytics.py): module 'model_{i}' is their model.{i}.
 
-Backbone: CSP-Darknet with C2f blocks and SPPF; neck: PAN-FPN; head: per level (strides 8, 16, 32)
+Backbone: CSP-Darknet with C2f blocks and SPPF; neck: PAN-FPN; head: per level (strides 8, 16, 32;
+with p2, yolov8-p2.yaml's 4, 8, 16, 32)
 a box branch of 4 x reg_max distribution logits (DFL) and a class branch of logits. Sizes scale
 depth and width (n: 0.33 / 0.25, s: 0.33 / 0.50, both capped at 1024 channels). Convolutions are
 Conv-BN-SiLU with Ultralytics' BatchNorm (eps 1e-3, running-average momentum 0.03).
@@ -18,6 +19,12 @@ import jax.numpy as jnp
 SCALES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768), 'l': (1.0, 1.0, 512),
           'x': (1.0, 1.25, 512)}
 STRIDES = (8, 16, 32)
+P2_STRIDES = (4, 8, 16, 32)
+
+
+def level_strides(p2: bool = False) -> tuple[int, ...]:
+  """The detection levels' strides: P3-P5, or P2-P5 for yolov8-p2.yaml (small objects)."""
+  return P2_STRIDES if p2 else STRIDES
 
 
 def channels(c: int, width: float, max_channels: int) -> int:
@@ -119,6 +126,7 @@ class YOLOv8(nn.Module):
   width: Optional[float] = None   # overrides the size's width multiplier (e.g. 0.125 for CPU demos)
   depth: Optional[float] = None   # overrides the size's depth multiplier
   reg_max: int = 16
+  p2: bool = False                # Ultralytics' yolov8-p2.yaml: a fourth, stride-4 level for small objects
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -139,8 +147,8 @@ class YOLOv8(nn.Module):
 
     x = conv(0, 64)(x, train)
     x = conv(1, 128)(x, train)
-    x = c2f(2, 128, 3, True)(x, train)
-    x = conv(3, 256)(x, train)
+    p2 = c2f(2, 128, 3, True)(x, train)
+    x = conv(3, 256)(p2, train)
     p3 = c2f(4, 256, 6, True)(x, train)
     x = conv(5, 512)(p3, train)
     p4 = c2f(6, 512, 6, True)(x, train)
@@ -148,16 +156,25 @@ class YOLOv8(nn.Module):
     x = c2f(8, 1024, 3, True)(x, train)
     p5 = SPPF(ch(1024), dtype=self.dtype, name='model_9')(x, train)
     h4 = c2f(12, 512, 3, False)(jnp.concatenate([upsample2(p5), p4], -1), train)
-    out3 = c2f(15, 256, 3, False)(jnp.concatenate([upsample2(h4), p3], -1), train)
-    out4 = c2f(18, 512, 3, False)(jnp.concatenate([conv(16, 256)(out3, train), h4], -1), train)
-    out5 = c2f(21, 1024, 3, False)(jnp.concatenate([conv(19, 512)(out4, train), p5], -1), train)
-    return DetectHead(self.num_classes, self.reg_max, self.dtype, name='model_22')([out3, out4, out5], train)
+    h3 = c2f(15, 256, 3, False)(jnp.concatenate([upsample2(h4), p3], -1), train)
+    outputs, i = [h3], 16     # the module index where the bottom-up path starts
+    if self.p2:
+      outputs = [c2f(18, 128, 3, False)(jnp.concatenate([upsample2(h3), p2], -1), train)]
+      outputs.append(c2f(21, 256, 3, False)(jnp.concatenate([conv(19, 128)(outputs[-1], train), h3], -1), train))
+      i = 22
+    for lateral, c in ((h4, 512), (p5, 1024)):
+      down = conv(i, c // 2)(outputs[-1], train)
+      outputs.append(c2f(i + 2, c, 3, False)(jnp.concatenate([down, lateral], -1), train))
+      i += 3
+    return DetectHead(self.num_classes, self.reg_max, level_strides(self.p2), self.dtype, name=f'model_{i}')(
+        outputs, train)
 
 
 class DetectHead(nn.Module):
   """Ultralytics' Detect (legacy v8 form): per level a box branch (cv2_i) and a class branch (cv3_i)."""
   num_classes: int
   reg_max: int = 16
+  strides: Sequence[int] = STRIDES
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -165,7 +182,7 @@ class DetectHead(nn.Module):
     box_hidden = max(16, levels[0].shape[-1] // 4, 4 * self.reg_max)
     cls_hidden = max(levels[0].shape[-1], min(self.num_classes, 100))
     boxes, scores = [], []
-    for i, (x, stride) in enumerate(zip(levels, STRIDES)):
+    for i, (x, stride) in enumerate(zip(levels, self.strides)):
       # Ultralytics' bias_init: box logits start at 2; class logits at about 0.01 objects per
       # 640-px image, spread over the classes and the level's locations.
       cls_bias = math.log(5 / self.num_classes / (640 / stride) ** 2)
