@@ -22,7 +22,7 @@ def assert_one_line_error(result, *fragments):
 @pytest.mark.parametrize('override, fragments', [
     ('--config.optimizer.nme=sgd', ["unknown config key 'optimizer.nme'", 'momentum, name']),
     ('--config.optimizer.name=adagrad', ["unknown optimizer.name 'adagrad'", 'sgd, adam, adamw']),
-    ('--config.schedule.name=linear', ["unknown schedule.name 'linear'", 'constant, piecewise, cosine']),
+    ('--config.schedule.name=step', ["unknown schedule.name 'step'", 'constant, piecewise, cosine, linear']),
     ('--config.model.name=resnet9', ["unknown model 'resnet9'", 'lenet5']),
     ('--config.task=segmentation', ["unknown task 'segmentation'", 'classification']),
     ('--config.dataset.name=no_such_dataset', ["unknown dataset 'no_such_dataset'"]),

@@ -46,7 +46,7 @@ def test_ultralytics_state_dict_initialises_the_whole_detector(tmp_path):
   path = str(tmp_path / 'yolov8n_state_dict.pt')
   torch.save(theirs.state_dict(), path)
   config = load_config('digit_scenes_yolo')
-  config.model.width = 0.0  # v8n's own width, as the file
+  config.model.update(width=0.0, p2=False, reg_max=16)  # v8n's own layout, as the file
   detector = build_detector(config, 10, (64, 64, 3))
   variables = jax.jit(detector.model.init)(jax.random.PRNGKey(0), jnp.zeros((1, 64, 64, 3)))
   state = TrainState.create(apply_fn=detector.model.apply, params=variables['params'], tx=optax.sgd(0.1),
