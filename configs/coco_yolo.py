@@ -42,9 +42,7 @@ def smoke(c):
 
 
 def get_config(arg='n'):
-  size, _, option = (arg or 'n').partition(',')
-  if size not in SIZES or option not in ('', 'smoke'):
-    raise ValueError(f'arg must be one of {SIZES}, optionally followed by ",smoke"; got {arg!r}')
+  size, smoke_run = common.choice_and_smoke(arg, SIZES)
   c = common.yolo_config(size)
   c.dataset.name = 'coco/2017'
   c.dataset.image_size = 640
@@ -61,7 +59,7 @@ def get_config(arg='n'):
   c.optimizer.momentum, c.optimizer.nesterov = 0.937, True
   common.run_length(c, num_train_steps=epochs * steps_per_epoch, batch_size=batch, eval_batch_size=64,
                     eval_every_steps=10 * steps_per_epoch)
-  if option == 'smoke':
+  if smoke_run:
     smoke(c)
     c.dataset.close_mosaic_step = 1     # the second step shows the single-image path
   return c

@@ -221,6 +221,14 @@ def digit_scenes_detection(c: ml_collections.ConfigDict, arg, batch_size: int) -
   return c
 
 
+def choice_and_smoke(arg, choices: tuple[str, ...]) -> tuple[str, bool]:
+  """'CHOICE' or 'CHOICE,smoke' (None: the first choice) -> (choice, smoke); a ValueError otherwise."""
+  choice, _, option = (arg or choices[0]).partition(',')
+  if choice not in choices or option not in ('', 'smoke'):
+    raise ValueError(f'arg must be one of {choices}, optionally followed by ",smoke"; got {arg!r}')
+  return choice, option == 'smoke'
+
+
 def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
   """A complete YOLOv8-style detection config (models/yolo.py, detectors/yolo.py), Ultralytics' defaults."""
   c = detection_config()

@@ -23,9 +23,7 @@ ARCHITECTURES = ('yolo', 'fast')
 
 
 def get_config(arg='yolo'):
-  layers, _, option = (arg or 'yolo').partition(',')
-  if layers not in ARCHITECTURES or option not in ('', 'smoke'):
-    raise ValueError(f'arg must be one of {ARCHITECTURES}, optionally followed by ",smoke"; got {arg!r}')
+  layers, smoke_run = common.choice_and_smoke(arg, ARCHITECTURES)
   c = common.yolov1_config(layers)
   c.dataset.name = 'voc/2007'
   c.dataset.train_sources = [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
@@ -45,6 +43,6 @@ def get_config(arg='yolo'):
                   boundaries=[75 * epoch, 105 * epoch])
   common.run_length(c, num_train_steps=135 * epoch, batch_size=batch, eval_batch_size=64,
                     eval_every_steps=15 * epoch)
-  if option == 'smoke':
+  if smoke_run:
     smoke(c)
   return c
