@@ -27,6 +27,7 @@ def assert_one_line_error(result, *fragments):
     ('--config.task=segmentation', ["unknown task 'segmentation'", 'classification']),
     ('--config.dataset.name=no_such_dataset', ["unknown dataset 'no_such_dataset'"]),
     ('--config.batch_size=abc', ['--config.batch_size=abc']),
+    ('--config.keep_checkpoints=0', ['config.keep_checkpoints = 0 must be >= 1', 'could never resume']),
 ])
 def test_bad_config_names_the_problem(tmp_path, override, fragments):
   assert_one_line_error(launch([SMOKE, f'--workdir={tmp_path}', override]), *fragments)

@@ -27,6 +27,16 @@ def test_encode_decode_round_trip_and_center_conversions():
   np.testing.assert_allclose(B.encode(corners, B.corners_to_center(corners)), 0.0, atol=1e-5)
 
 
+def test_decode_clamps_wild_size_offsets_as_torchvision():
+  # issue #15 item 13: exp() of a wild size offset overflowed to inf.
+  prior = jnp.array([[0.5, 0.5, 0.1, 0.2]])
+  boxes = B.decode(jnp.array([[0.0, 0.0, 1e4, 1e4]]), prior)
+  np.testing.assert_allclose(B.corners_to_center(boxes)[0, 2:], [0.1 * 1000 / 16, 0.2 * 1000 / 16], rtol=1e-5)
+  # Ordinary offsets are untouched: log 3 / 0.2 stays below the clamp.
+  np.testing.assert_allclose(B.corners_to_center(B.decode(jnp.array([[0.0, 0.0, np.log(3) / 0.2, 0.0]]), prior))[0, 2:],
+                             [0.3, 0.2], rtol=1e-5)
+
+
 def test_match_forces_best_prior_and_thresholds_the_rest():
   priors = B.corners_to_center(jnp.array([
       [0.0, 0.0, 0.5, 0.5],     # IoU 1 with gt0

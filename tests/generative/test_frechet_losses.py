@@ -33,6 +33,13 @@ def test_frechet_distance_agrees_with_a_direct_scipy_computation_and_ignores_ord
   assert frechet_distance_of_features(shuffled, b) == pytest.approx(direct, rel=1e-9)
 
 
+def test_frechet_distance_of_one_dimensional_features_is_the_gaussian_formula():
+  # issue #15 item 14: 1-D features crashed (SciPy's sqrtm(disp=False) returns a bare 1x1 matrix).
+  a, b = features(6, d=1), features(7, d=1, shift=1.0)
+  mu1, mu2, s1, s2 = a.mean(), b.mean(), a.var(ddof=1), b.var(ddof=1)
+  assert frechet_distance_of_features(a, b) == pytest.approx((mu1 - mu2) ** 2 + s1 + s2 - 2 * np.sqrt(s1 * s2), rel=1e-9)
+
+
 def test_kernel_distance_is_near_zero_for_one_distribution_and_positive_for_two():
   same, _ = kernel_distance(features(4), features(5), num_subsets=20, subset_size=200)
   different, _ = kernel_distance(features(4), features(5, shift=1.0), num_subsets=20, subset_size=200)

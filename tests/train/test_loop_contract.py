@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import metrics
+from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import PictureEvaluator
 from vision_jax.train.loop import Method, TrainingDiverged, train_and_evaluate
 
@@ -78,3 +79,28 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
                                              r'checkpoint is step 4'):
     train_and_evaluate(toy_config(8), str(tmp_path), toy_method(blow_up_at=5), [Recorder()])
   assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['2', '4']
+
+
+def test_train_records_average_the_log_interval_whatever_the_checkpoint_cadence(tmp_path):
+  # issue #15 item 4: a checkpoint between two logs used to restart the average.
+  config = toy_config(6)
+  config.log_every_steps = 3
+  train_and_evaluate(config, str(tmp_path / 'ckpt2'), toy_method())
+  config.checkpoint_every_steps = 3
+  train_and_evaluate(config, str(tmp_path / 'ckpt3'), toy_method())
+  every_2, every_3 = metrics(str(tmp_path / 'ckpt2'), 'train'), metrics(str(tmp_path / 'ckpt3'), 'train')
+  assert [r['step'] for r in every_2] == [3, 6]
+  np.testing.assert_allclose([r['error'] for r in every_2], [r['error'] for r in every_3], rtol=1e-6)
+
+
+def test_a_workdir_past_num_train_steps_is_refused_and_left_alone(tmp_path):
+  # issue #15 item 1: relaunching with fewer steps reported stale or mislabelled evaluations.
+  train_and_evaluate(toy_config(6), str(tmp_path), toy_method(), [Recorder()])
+  before = (tmp_path / 'metrics.jsonl').read_text()
+  for fewer in (3, 5):
+    with pytest.raises(UserError, match=f'holds step 6, beyond num_train_steps {fewer}: raise num_train_steps'):
+      train_and_evaluate(toy_config(fewer), str(tmp_path), toy_method(), [Recorder()])
+  assert (tmp_path / 'metrics.jsonl').read_text() == before
+  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['4', '6']
+  again = train_and_evaluate(toy_config(6), str(tmp_path), toy_method(), [Recorder()])  # same length: reports
+  assert again.final['step'] == 6

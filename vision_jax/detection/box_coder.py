@@ -7,13 +7,12 @@ heads imported from torchvision need no channel permutation. Weights: (1, 1, 1, 
 (10, 10, 5, 5) for the box head.
 """
 
-import math
-
 import jax.numpy as jnp
+
+from vision_jax.detection.boxes import SIZE_CLIP
 
 RPN_WEIGHTS = (1.0, 1.0, 1.0, 1.0)
 BOX_HEAD_WEIGHTS = (10.0, 10.0, 5.0, 5.0)
-SIZE_CLIP = math.log(1000.0 / 16)
 
 
 def _centres_and_sizes(boxes: jnp.ndarray):

@@ -5,6 +5,8 @@ Corner boxes are [ymin, xmin, ymax, xmax]; center boxes are [cy, cx, h, w]. All 
 any leading batch shape and are pure jnp, so they run inside jit and vmap.
 """
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -48,6 +50,11 @@ def pairwise_iou(a, b, pixel_offset: float = 0.0):
   return xp.where(union > 0, intersection / xp.where(union > 0, union, 1), 0.0)
 
 
+# Largest log size change a decoded box may take (torchvision's bbox_xform_clip, log(1000/16)):
+# wild regression outputs give boxes at most 62.5x their reference instead of inf from exp().
+SIZE_CLIP = math.log(1000.0 / 16)
+
+
 def encode(boxes: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
   """Corner boxes -> SSD regression targets relative to center-form priors (same leading shape)."""
   box = corners_to_center(boxes)
@@ -58,9 +65,10 @@ def encode(boxes: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> 
 
 
 def decode(offsets: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
-  """SSD regression outputs + center-form priors -> corner boxes (inverse of encode)."""
+  """SSD regression outputs + center-form priors -> corner boxes (inverse of encode); size changes
+  are clamped at SIZE_CLIP, as torchvision's SSD decodes."""
   center = priors[..., :2] + offsets[..., :2] * jnp.asarray(variances[:2]) * priors[..., 2:]
-  size = priors[..., 2:] * jnp.exp(offsets[..., 2:] * jnp.asarray(variances[2:]))
+  size = priors[..., 2:] * jnp.exp(jnp.minimum(offsets[..., 2:] * jnp.asarray(variances[2:]), SIZE_CLIP))
   return center_to_corners(jnp.concatenate([center, size], axis=-1))
 
 

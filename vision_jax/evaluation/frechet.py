@@ -26,7 +26,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
   diff = mu1 - mu2
   with warnings.catch_warnings():  # a singular product is handled below, as the references do
     warnings.simplefilter('ignore', linalg.LinAlgWarning)
-    covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
+    # No `disp=False`: SciPy deprecated it (gone in 1.18) and with it a 1x1 input returns no error
+    # estimate, so the references' two-value unpacking broke 1-D features.
+    covmean = linalg.sqrtm(sigma1.dot(sigma2))
   if not np.isfinite(covmean).all():
     offset = np.eye(sigma1.shape[0]) * eps
     covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))

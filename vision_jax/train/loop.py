@@ -119,6 +119,14 @@ def check_finite(metrics: dict, step: int, last_good: Optional[int], workdir: st
                            'Lower the learning rate or enable optimizer.grad_clip_norm')
 
 
+def check_not_beyond(stored_step: Optional[int], num_train_steps: int, workdir: str) -> None:
+  """UserError when WORKDIR's checkpoint is past num_train_steps: its weights and its metrics
+  describe a longer run, so neither resuming nor reporting could be right."""
+  if stored_step is not None and stored_step > num_train_steps:
+    raise UserError(f'{workdir} holds step {stored_step}, beyond num_train_steps {num_train_steps}: raise '
+                    'num_train_steps to continue that run, or give a new workdir')
+
+
 def is_due(step: int, every: int, last: int) -> bool:
   return step == last or (every > 0 and step % every == 0)
 
@@ -159,6 +167,7 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
   train_rng = jax.device_put(train_rng, repl)
 
   ckpt = Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
+  check_not_beyond(ckpt.latest_step(), config.num_train_steps, workdir)
   restored = ckpt.restore_latest(abstract_like({'state': to_checkpoint(state), 'rng': train_rng}))
   start_step, last_good = 0, None
   if restored is not None:
@@ -187,11 +196,12 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
     log_now = is_due(step, config.log_every_steps, num_steps)
     save_now = is_due(step, config.checkpoint_every_steps, num_steps)
     if log_now or save_now:
-      # Host sync only here: check divergence before anything is logged or saved.
+      # Host sync only here: check divergence before anything is logged or saved. A train record
+      # averages its whole log interval, whatever the checkpoint cadence.
       train_metrics = _mean_metrics(pending)
-      pending.clear()
       check_finite(train_metrics, step, last_good, workdir)
       if log_now:
+        pending.clear()
         rates = progress.update(step)
         writer.write(step, 'train', {**train_metrics, **rates})
         shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}

@@ -17,14 +17,27 @@ from typing import Optional
 from absl import logging
 
 from vision_jax.data import hide_gpus_from_tensorflow
+from vision_jax.errors import UserError
 
 
 def read_metrics(path: str) -> list[dict]:
-  """All records of a metrics.jsonl file (an empty list if it does not exist)."""
+  """All records of a metrics.jsonl file (an empty list if it does not exist). A torn last line
+  (the run was killed while appending it) is dropped with a warning; any other line that is not
+  JSON is a UserError naming it."""
   if not os.path.exists(path):
     return []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+  records = []
+  for number, line in lines:
+    try:
+      records.append(json.loads(line))
+    except json.JSONDecodeError:
+      if number != lines[-1][0]:
+        raise UserError(f'{path} line {number} is not a JSON record: {line.strip()[:60]!r}') from None
+      logging.warning('%s: dropped its torn last line (the run was killed while writing it): %r', path,
+                      line.strip()[:60])
+  return records
 
 
 def _truncate_after(path: str, step: int) -> None:

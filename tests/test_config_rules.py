@@ -1,0 +1,48 @@
+"""Config rules (vision_jax/config_rules.py): each refuses its nonsense value with one line naming the
+key, before any work; every shipped config passes them all."""
+
+import glob
+import os
+
+import pytest
+
+from tests.helpers import ROOT, load_config
+from vision_jax.config_rules import RULES, validate
+from vision_jax.errors import UserError
+
+
+@pytest.mark.parametrize('key, value, message', [
+    ('num_train_steps', -1, 'config.num_train_steps = -1 must be >= 0'),
+    ('batch_size', 0, 'config.batch_size = 0 must be > 0'),
+    ('eval_batch_size', 0, 'config.eval_batch_size = 0 must be > 0'),
+    ('accum_steps', 0, 'config.accum_steps = 0 must be >= 1'),
+    ('log_every_steps', -5, 'config.log_every_steps = -5 must be >= 0'),
+    ('eval_every_steps', -1, 'config.eval_every_steps = -1 must be >= 0'),
+    ('checkpoint_every_steps', -1, 'config.checkpoint_every_steps = -1 must be >= 0'),
+    ('keep_checkpoints', 0, 'config.keep_checkpoints = 0 must be >= 1'),
+    ('schedule.base_lr', -0.1, 'config.schedule.base_lr = -0.1 must be >= 0'),
+    ('schedule.warmup_steps', -1, 'config.schedule.warmup_steps = -1 must be >= 0'),
+    ('label_smoothing', 1.5, 'config.label_smoothing = 1.5 must be in [0, 1]'),
+    ('dataset.channels', 0, 'config.dataset.channels = 0 must be >= 1'),
+    ('dataset.image_size', -32, 'config.dataset.image_size = -32 must be >= 0'),
+    ('dataset.std', (0.5, 0.0, 0.5), 'config.dataset.std = (0.5, 0.0, 0.5) must be > 0'),
+])
+def test_each_rule_refuses_its_nonsense_value(key, value, message):
+  config = load_config('digits_cnn', 'smoke')
+  parent, _, leaf = key.rpartition('.')
+  (config[parent] if parent else config)[leaf] = value
+  with pytest.raises(UserError, match=message.replace('(', r'\(').replace(')', r'\)').replace('[', r'\[')):
+    validate(config)
+
+
+def test_every_rule_has_a_case_above():
+  cases = test_each_rule_refuses_its_nonsense_value.pytestmark[0].args[1]
+  assert {key for key, _, _ in cases} == {rule.key for rule in RULES}
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py'))))
+def test_shipped_configs_pass_the_rules(path):
+  name = os.path.basename(path)[:-3]
+  if name in ('common', '__init__'):
+    return
+  validate(load_config(name, None))
