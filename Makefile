@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/python launch.py --config=configs/digits_cnn.py --workdir=runs/digits_cnn
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 --durations=15 tests
+	$(VENV)/bin/python -m pytest -n 2 --dist worksteal --durations=15 tests
 
 clean:
 	rm -rf $(VENV) runs
