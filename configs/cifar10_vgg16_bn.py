@@ -21,6 +21,6 @@ def get_config(arg=None):
   common.optimize(c, 'sgd', 0.1, weight_decay=5e-4)
   common.run_length(c, num_train_steps=78_200, batch_size=128, eval_batch_size=500, eval_every_steps=3_910,
                     log_every_steps=200)
-  if arg and 'smoke' in arg:
+  if 'smoke' in common.options(arg):
     common.smoke(c)
   return c

@@ -57,6 +57,6 @@ def get_config(arg=''):
   common.optimize(c, 'sgd', 0.02, 'piecewise', weight_decay=1e-4, warmup_steps=1000, boundaries=[60_000, 80_000])
   common.run_length(c, num_train_steps=90_000, batch_size=16, eval_batch_size=16, eval_every_steps=10_000,
                     checkpoint_every_steps=5_000)
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg):
     smoke(c)
   return c

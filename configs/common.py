@@ -214,11 +214,21 @@ def digit_scenes_detection(c: ml_collections.ConfigDict, arg, batch_size: int) -
   c.dataset.background_level = 0.0   # test scenes: > 0 draws backgrounds with mean levels up to it
   optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
   run_length(c, num_train_steps=2000, batch_size=batch_size, eval_batch_size=100, eval_every_steps=500)
-  if arg == 'smoke':
+  if 'smoke' in options(arg):
     smoke(c)
     c.dataset.num_test_scenes = 16
     c.evals.pictures.num_images = 4
   return c
+
+
+def options(arg, allowed: tuple[str, ...] = ('smoke',)) -> set[str]:
+  """The comma-separated options of a config arg (None or '': none); a ValueError naming the allowed
+  ones for anything else, so a mistyped arg stops the launch instead of being ignored."""
+  given = set(filter(None, (arg or '').split(',')))
+  unknown = sorted(given - set(allowed))
+  if unknown:
+    raise ValueError(f'unknown config arg {",".join(unknown)!r}; allowed: {", ".join(allowed)} (comma-separated)')
+  return given
 
 
 def choice_and_smoke(arg, choices: tuple[str, ...]) -> tuple[str, bool]:

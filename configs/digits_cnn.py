@@ -19,14 +19,14 @@ def get_config(arg=None):
   c.dataset.max_shift = 2
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=50)
   common.run_length(c, num_train_steps=1000, batch_size=64, eval_batch_size=128, eval_every_steps=500)
-  if arg == 'scorer':
+  if 'scorer' in common.options(arg, ('smoke', 'scorer')):
     c.dataset.image_size = 32
     c.dataset.mean = (0.5,)
     c.dataset.std = (0.5,)
     c.eval_every_steps = 1000
     c.checkpoint_every_steps = 1000
     c.keep_checkpoints = 1
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg, ('smoke', 'scorer')):
     common.smoke(c)
   return c
 

@@ -19,7 +19,7 @@ def get_config(arg=None):
   # fid and kid against evals.fid.real_examples real train digits (0 = all 1,437).
   common.run_length(c, num_train_steps=4000, batch_size=c.batch_size, eval_batch_size=250, eval_every_steps=1000)
   c.keep_checkpoints = 2
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg):
     common.smoke(c)
     c.eval_batch_size = 50
     c.gan.num_eval_samples = 100

@@ -17,7 +17,7 @@ def get_config(arg=None):
   c.dataset.name = 'digits'
   common.run_length(c, num_train_steps=2000, batch_size=c.batch_size, eval_batch_size=120, eval_every_steps=1000)
   c.keep_checkpoints = 2
-  args = (arg or '').split(',')
+  args = common.options(arg, ('random', 'smoke'))
   if 'random' in args:
     c.inpaint.mask = 'random'
   if 'smoke' in args:

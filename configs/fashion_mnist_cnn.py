@@ -23,6 +23,6 @@ def get_config(arg=None):
   c.label_smoothing = 0.1
   common.run_length(c, num_train_steps=14_040, batch_size=128, eval_batch_size=500,  # 30 epochs
                     eval_every_steps=2340)
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg):
     common.smoke(c)
   return c

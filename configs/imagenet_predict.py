@@ -11,11 +11,13 @@ coffee -> espresso (967; measured 0.945). Writes DIR/predictions.json.
 
 import ml_collections
 
+from configs import common
+
 
 def get_config(arg=None):
   c = ml_collections.ConfigDict()
   c.task = 'predict'
-  c.image = 'skimage:chelsea' if arg == 'smoke' else ''
+  c.image = 'skimage:chelsea' if 'smoke' in common.options(arg) else ''
   c.top_k = 5
   c.init_from = 'efficientnet_lite0_imagenet'
   c.model = ml_collections.ConfigDict({'name': 'efficientnet_lite0', 'dtype': 'float32'})

@@ -39,7 +39,7 @@ def get_config(arg=None):
   c.optimizer.nesterov = True
   common.run_length(c, num_train_steps=90 * steps_per_epoch, batch_size=batch_size, eval_batch_size=1000,
                     eval_every_steps=5 * steps_per_epoch, checkpoint_every_steps=steps_per_epoch)
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg):
     common.smoke(c)
     c.model.dtype = 'float32'
     c.dataset.image_size = 64

@@ -18,6 +18,6 @@ def get_config(arg=None):
   c.dataset.std = (0.3081,)
   common.lenet5_sgd(c, base_lr=0.05, warmup_steps=200)
   common.run_length(c, num_train_steps=9360, batch_size=128, eval_batch_size=500, eval_every_steps=936)
-  if arg == 'smoke':
+  if 'smoke' in common.options(arg):
     common.smoke(c)
   return c

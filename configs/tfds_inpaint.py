@@ -21,7 +21,8 @@ PRESETS = {
 
 
 def get_config(arg='cifar10'):
-  dataset, *options = (arg or 'cifar10').split(',')
+  dataset, _, rest = (arg or 'cifar10').partition(',')
+  options = common.options(rest, ('random', 'smoke'))
   if dataset not in PRESETS:
     raise ValueError(f'tfds_inpaint.py:DATASET with DATASET one of {", ".join(PRESETS)}, got {dataset!r}')
   name, size, hole, train_split, eval_split, augment, widths, bottleneck = PRESETS[dataset]

@@ -66,6 +66,26 @@ def _load_config_from_argv(argv: list[str]):
     return None
 
 
+def root_cause(error: BaseException) -> BaseException:
+  """The innermost exception of a chain."""
+  while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
+    error = error.__cause__ or error.__context__
+  return error
+
+
+def error_line(error: BaseException) -> str:
+  """One line for a flag-parsing error: its own first line, or its root cause's when that line is only
+  a header (config_flags' 'Error whilst parsing config file:' wraps get_config's own ValueError)."""
+  line = first_line(error)
+  return first_line(root_cause(error)) if line.endswith(':') else line
+
+
+def first_line(error: BaseException) -> str:
+  """The first non-empty line of an exception's message (its type name if it has none)."""
+  lines = [line for line in str(error).strip().splitlines() if line.strip()]
+  return lines[0] if lines else type(error).__name__
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flag parsing where any bad flag, config file or override is one line and exit status 1."""
   try:
@@ -73,7 +93,7 @@ def parse_flags(argv: list[str]) -> list[str]:
     flags.FLAGS.config.keys()  # config_flags defers file-loading errors to the first use.
     return args
   except Exception as e:  # absl and config_flags raise many types for bad input.
-    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    message = error_line(e)
     spec = _config_spec(argv)
     if spec and not os.path.isfile(spec.partition(':')[0]):
       message = f'config file {spec.partition(":")[0]} does not exist'
