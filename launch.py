@@ -26,9 +26,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   launching.hide_gpus_from_tensorflow()
-  launching.maybe_initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
-                                         FLAGS.process_id)
-  launching.run_or_exit(FLAGS.config, FLAGS.workdir)
+  launching.start(FLAGS.config, FLAGS.workdir, FLAGS.coordinator_address, FLAGS.num_processes,
+                  FLAGS.process_id)
 
 
 if __name__ == '__main__':

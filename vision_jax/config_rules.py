@@ -5,9 +5,13 @@ Each rule applies when its key exists, so one table serves every task. Add the r
 config key here, each with a case in tests/test_config_rules.py.
 """
 
-from typing import Any, Callable, NamedTuple
+import os
+from typing import Any, Callable, NamedTuple, Optional
 
+from vision_jax.data import BUNDLED, DETECTION_BUNDLED
+from vision_jax.data.batching import normalisation_problem
 from vision_jax.errors import UserError
+from vision_jax.weights.pretrained import NAMED
 
 
 class Rule(NamedTuple):
@@ -18,6 +22,12 @@ class Rule(NamedTuple):
 
 def _all_positive(values) -> bool:
   return all(v > 0 for v in (values if isinstance(values, (list, tuple)) else (values,)))
+
+
+def _weights_exist(init_from: str) -> bool:
+  """'' (none), a registered name, or a file or folder on disk; checked here because the loaders
+  meet a missing file only after the data and the model are built."""
+  return not init_from or init_from in NAMED or os.path.exists(init_from)
 
 
 RULES = (
@@ -36,7 +46,34 @@ RULES = (
     Rule('dataset.channels', lambda v: v >= 1, 'must be >= 1'),
     Rule('dataset.image_size', lambda v: v >= 0, 'must be >= 0 (0: the native size)'),
     Rule('dataset.std', _all_positive, 'must be > 0 (pixels are divided by it)'),
+    Rule('distributed.initialization_timeout_s', lambda v: v >= 1, 'must be >= 1'),
+    Rule('distributed.heartbeat_timeout_s', lambda v: v >= 1, 'must be >= 1'),
+    Rule('init_from', _weights_exist, f'is neither a file, a folder, nor one of: {", ".join(sorted(NAMED))}'),
 )
+
+
+def _bundled_normalisation(config) -> Optional[str]:
+  """Bundled data has dataset.channels channels; TFDS sources check against their own images."""
+  dataset = config.get('dataset', {})
+  if dataset.get('name') not in {**BUNDLED, **DETECTION_BUNDLED} or 'channels' not in dataset:
+    return None
+  return normalisation_problem(dataset.get('mean', 0.5), dataset.get('std', 0.5), dataset.channels)
+
+
+def _bundled_splits(config) -> Optional[str]:
+  """Bundled data has fixed train/test splits, so a TFDS split name would be silently ignored."""
+  dataset = config.get('dataset', {})
+  if dataset.get('name') not in {**BUNDLED, **DETECTION_BUNDLED}:
+    return None
+  for key, fixed in (('train_split', 'train'), ('eval_split', 'test')):
+    if dataset.get(key, fixed) != fixed:
+      return (f'config.dataset.{key} = {dataset[key]!r} has no effect on the bundled dataset '
+              f'{dataset.name!r}, whose {key} is always {fixed!r}')
+  return None
+
+
+# Checks across keys: config -> a message, or None when the config is fine.
+CHECKS: tuple[Callable[[Any], Optional[str]], ...] = (_bundled_normalisation, _bundled_splits)
 
 _MISSING = object()
 
@@ -52,8 +89,12 @@ def lookup(config, key: str):
 
 
 def validate(config) -> None:
-  """UserError naming the first rule the config breaks."""
+  """UserError naming the first rule or check the config breaks."""
   for rule in RULES:
     value = lookup(config, rule.key)
     if value is not _MISSING and value is not None and not rule.holds(value):
       raise UserError(f'config.{rule.key} = {value!r} {rule.must}')
+  for check in CHECKS:
+    problem = check(config)
+    if problem:
+      raise UserError(problem)

@@ -4,7 +4,8 @@ import logging as std_logging
 import os
 import runpy
 import sys
-from typing import Optional
+import threading
+from typing import Callable, Optional
 
 import jax
 from absl import flags, logging
@@ -13,10 +14,16 @@ from vision_jax.data import hide_gpus_from_tensorflow
 from vision_jax.errors import UserError
 from vision_jax.tasks import run
 from vision_jax.train.metrics import summary_line
+from vision_jax.train.preemption import PREEMPTED_EXIT_STATUS, Preempted
 
 # Environment variables that mean "this process is one of several" on common clusters.
 CLUSTER_SIZE_VARIABLES = ('SLURM_NTASKS', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'JAX_NUM_PROCESSES')
 QUIET_PACKAGES = ('orbax', 'tensorflow_datasets', 'etils')
+# Words of the runtime errors a survivor's collective or coordination call raises when a peer has died.
+PEER_FAILURE_MARKERS = ('Gloo', 'heartbeat', 'UNAVAILABLE', 'Connection reset', 'Connection refused',
+                        'coordination service', 'CoordinationService')
+# JAX's own initialization deadline comes this long after ours, so ours (one line) ends the wait.
+JAX_DEADLINE_MARGIN_S = 60
 
 
 class _DropThirdPartyInfo(std_logging.Filter):
@@ -111,30 +118,93 @@ def launched_as_one_of_many() -> bool:
   return any(int(os.environ.get(v, '1') or 1) > 1 for v in CLUSTER_SIZE_VARIABLES)
 
 
-def maybe_initialize_distributed(coordinator_address: Optional[str], num_processes: Optional[int],
+def distributed_flags_problem(coordinator_address: Optional[str], num_processes: Optional[int],
+                              process_id: Optional[int]) -> Optional[str]:
+  """What is wrong with the multi-process flags (None: nothing), found before any connection is tried."""
+  if coordinator_address is None:
+    if num_processes is not None or process_id is not None:
+      return "--num_processes and --process_id need --coordinator_address=HOST:PORT (process 0's address)"
+    return None
+  host, _, port = coordinator_address.rpartition(':')
+  if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    return f'--coordinator_address={coordinator_address} is not HOST:PORT with a port in 1-65535'
+  if num_processes is None or process_id is None:
+    return '--coordinator_address needs --num_processes and --process_id'
+  if num_processes < 1:
+    return f'--num_processes={num_processes} must be >= 1'
+  if not 0 <= process_id < num_processes:
+    return f'--process_id={process_id} must be in [0, {num_processes - 1}] for --num_processes={num_processes}'
+  return None
+
+
+def exit_with_one_line(message: str) -> None:
+  """Prints `error: message` and ends the process at once with status 1: used where JAX's
+  coordination client would otherwise abort the process with a C++ stack dump."""
+  print(f'error: {message}', file=sys.stderr, flush=True)
+  os._exit(1)
+
+
+def join_within(timeout_s: int, where: str, initialize: Callable[[], None]) -> None:
+  """Runs `initialize` (jax.distributed.initialize), ending the process with one line if it has not
+  joined the coordinator `where` after timeout_s; JAX's own, later deadline aborts with a stack dump."""
+  message = (f'no answer from the coordinator at {where} and the other processes within {timeout_s} s '
+             f'(config.distributed.initialization_timeout_s): is every process started, with the same '
+             f'--coordinator_address and --num_processes?')
+  watchdog = threading.Timer(timeout_s, exit_with_one_line, args=(message,))
+  watchdog.daemon = True
+  watchdog.start()
+  try:
+    initialize()
+  finally:
+    watchdog.cancel()
+
+
+def maybe_initialize_distributed(config, coordinator_address: Optional[str], num_processes: Optional[int],
                                  process_id: Optional[int]) -> None:
-  """jax.distributed.initialize from explicit flags, or auto-detected from the cluster environment.
+  """jax.distributed.initialize from explicit flags, or auto-detected from the cluster environment;
+  bad flags are a UserError, an unreachable coordinator one line after config.distributed's timeout.
 
   CPU processes exchange collectives through gloo, so multi-process runs work without GPUs.
   """
+  problem = distributed_flags_problem(coordinator_address, num_processes, process_id)
+  if problem:
+    raise UserError(problem)
   explicit = coordinator_address is not None
   if not explicit and not launched_as_one_of_many():
     return
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
-  if explicit:
-    jax.distributed.initialize(coordinator_address, num_processes, process_id)
-  else:
-    jax.distributed.initialize()
+  # A dead peer then surfaces as an error in the survivors' next collective (see `start`), instead of
+  # the coordination client aborting every survivor with a C++ stack dump.
+  jax.config.update('jax_enable_recoverability', True)
+  keys = config.get('distributed', {})
+  timeout_s = int(keys.get('initialization_timeout_s', 300))
+  options = {'initialization_timeout': timeout_s + JAX_DEADLINE_MARGIN_S,
+             'heartbeat_timeout_seconds': int(keys.get('heartbeat_timeout_s', 100))}
+  args = (coordinator_address, num_processes, process_id) if explicit else ()
+  where = coordinator_address or os.environ.get('JAX_COORDINATOR_ADDRESS', "the cluster's address")
+  join_within(timeout_s, where, lambda: jax.distributed.initialize(*args, **options))
   logging.info('process %d of %d, %d local / %d global devices', jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
-def run_or_exit(config, workdir: str) -> None:
-  """Runs the experiment; a UserError becomes one line on stderr and exit status 1."""
+def start(config, workdir: str, coordinator_address: Optional[str] = None, num_processes: Optional[int] = None,
+          process_id: Optional[int] = None) -> None:
+  """Joins the other processes (if any), then runs the experiment; a UserError from either becomes
+  one line on stderr and exit status 1."""
   try:
+    maybe_initialize_distributed(config, coordinator_address, num_processes, process_id)
     final = run(config, workdir)
     if final is not None:
       print(summary_line(final), flush=True)
   except UserError as e:
     print(f'error: {e}', file=sys.stderr, flush=True)
     sys.exit(1)
+  except Preempted as e:
+    print(f'preempted: {e}', file=sys.stderr, flush=True)
+    jax.distributed.shutdown()
+    sys.exit(PREEMPTED_EXIT_STATUS)
+  except Exception as e:  # a collective raises JaxRuntimeError, orbax's barrier a ValueError of its text.
+    if jax.process_count() == 1 or not any(marker in str(e) for marker in PEER_FAILURE_MARKERS):
+      raise
+    exit_with_one_line(f'process {jax.process_index()} of {jax.process_count()} stopped because another '
+                       f'process stopped answering (its log says why): {first_line(e)}')

@@ -55,3 +55,11 @@ def test_imagenet_style_pipeline_crops_train_and_center_crops_eval():
   assert train['image'].shape == (4, 48, 48, 3) and evaluation['image'].shape == (4, 48, 48, 3)
   with pytest.raises(UserError, match="unknown dataset.eval_preprocess 'crop'"):
     build_source(dataset_config(eval_preprocess='crop'), 4, 4, seed=0)
+
+
+def test_mean_and_std_must_fit_the_datasets_channels():
+  # issue #15 item 5: a 3-value mean on 1-channel MNIST broadcast into 3-channel inputs.
+  with tfds.testing.mock_data(num_examples=8):
+    with pytest.raises(UserError, match=r'config.dataset.mean has 3 values for 1-channel images: give 1 value '
+                                        r'or 1 \(TFDS mnist\)'):
+      build_source(dataset_config(name='mnist', mean=(0.1, 0.2, 0.3)), 4, 4, seed=0)

@@ -92,7 +92,13 @@ def test_proposals_match(both_outputs):
   for i, proposals in enumerate(theirs['proposals']):
     kept = ours['proposals'][i][ours['proposal_scores'][i] > 0][:, [1, 0, 3, 2]]
     assert kept.shape == proposals.shape
-    np.testing.assert_allclose(kept, proposals, atol=1e-2)
+    # The same boxes, in score order up to near-ties: float32 rounding may swap two proposals whose
+    # objectness differs in the last bits (a clean-clone run swapped ranks 132 and 133).
+    distance = np.abs(kept[:, None, :] - proposals[None, :, :]).max(-1)
+    nearest = distance.argmin(1)
+    assert sorted(nearest) == list(range(len(proposals)))
+    assert distance[np.arange(len(kept)), nearest].max() <= 1e-2
+    assert np.abs(nearest - np.arange(len(kept))).max() <= 2
 
 
 def test_detections_match_one_to_one(both_outputs):

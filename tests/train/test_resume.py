@@ -69,3 +69,30 @@ def test_checkpoint_left_half_written_is_ignored(tmp_path):
   np.testing.assert_allclose(metrics(str(interrupted), 'eval')[-1]['accuracy'],
                              metrics(str(reference), 'eval')[-1]['accuracy'], rtol=1e-6)
   assert sorted(os.listdir(checkpoints)) == ['27', '30']
+
+
+def test_sigterm_saves_at_the_next_step_then_relaunch_matches_uninterrupted_run(tmp_path):
+  # issue #15 item 10: a preemption notice (SIGTERM) saves a checkpoint off the cadence and stops with
+  # status 75; the relaunch continues exactly.
+  args = ARGS + ['--config.checkpoint_every_steps=1000']
+  reference = tmp_path / 'reference'
+  assert launch(args + [f'--workdir={reference}']).returncode == 0
+  preempted = tmp_path / 'preempted'
+  process = start_launch(args + [f'--workdir={preempted}'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+  path, deadline = preempted / 'metrics.jsonl', time.time() + 240
+  while process.poll() is None and time.time() < deadline:
+    if path.exists() and any(r['step'] >= 17 for r in metrics(str(preempted))):
+      break
+    time.sleep(0.005)
+  process.send_signal(signal.SIGTERM)
+  _, stderr = process.communicate(timeout=60)
+  assert process.returncode == 75, stderr[-3000:]
+  last = stderr.strip().splitlines()[-1]
+  assert last.startswith('preempted: stopped on SIGTERM at step ') and 'relaunch the same command' in last, last
+  step = int(last.split('at step ')[1].split(',')[0])
+  assert 17 <= step < 60 and os.listdir(preempted / 'checkpoints') == [str(step)]
+  final = launch(args + [f'--workdir={preempted}'])
+  assert final.returncode == 0, final.stderr[-3000:]
+  assert f'resumed from {preempted}/checkpoints/{step}' in final.stderr
+  _assert_same_run(str(preempted), str(reference))

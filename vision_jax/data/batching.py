@@ -1,11 +1,22 @@
 """Batch helpers shared by all sources: eval padding with masks, per-process slicing."""
 
 import math
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 
 Batch = dict[str, np.ndarray]
+
+
+def normalisation_problem(mean, std, channels: int) -> Optional[str]:
+  """What is wrong with a per-channel mean/std for images of `channels` channels (None: nothing):
+  each must hold one value for all channels or one per channel."""
+  for name, values in (('mean', mean), ('std', std)):
+    length = len(values) if isinstance(values, (list, tuple)) else 1
+    if length not in (1, channels):
+      return (f'config.dataset.{name} has {length} values for {channels}-channel images: give 1 value '
+              f'or {channels}')
+  return None
 
 
 def num_batches(num_examples: int, batch_size: int) -> int:

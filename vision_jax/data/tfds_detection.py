@@ -20,7 +20,7 @@ from absl import logging
 from vision_jax.data import box_augment as A
 from vision_jax.data import yolo_augment as Y
 from vision_jax.data.array_box_augment import augmentation_ops
-from vision_jax.data.batching import Batch, padded_batches
+from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
 from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
 from vision_jax.detection.boxes import RESIZE_MODES
@@ -212,6 +212,9 @@ class TfdsDetectionSource:
     self.max_boxes = config.get('max_boxes', 100)
     self.resize = resize_mode(config)
     self.category_ids = COCO_CATEGORY_IDS if config.name.startswith('coco') else None
+    problem = normalisation_problem(config.mean, config.std, 3)
+    if problem:
+      raise UserError(f'{problem} (TFDS {config.name}, decoded as RGB)')
     self.mean = np.asarray(config.mean, np.float32)
     self.std = np.asarray(config.std, np.float32)
     self.local_batch_size = global_batch_size // process_count

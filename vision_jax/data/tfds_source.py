@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from vision_jax.data import augment as aug
-from vision_jax.data.batching import Batch, padded_batches
+from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
 from vision_jax.errors import UserError
 
 
@@ -133,6 +133,9 @@ class TfdsSource:
     if not size:
       raise UserError(f'TFDS dataset {config.name!r} has images of varying size: set dataset.image_size')
     self.image_shape = (size, size, shape[-1])
+    problem = normalisation_problem(config.get('mean', 0.5), config.get('std', 0.5), shape[-1])
+    if problem:
+      raise UserError(f'{problem} (TFDS {config.name})')
     self.local_batch_size = global_batch_size // process_count
     self.local_eval_batch_size = eval_batch_size // process_count
     self.process_index, self.process_count = process_index, process_count

@@ -20,6 +20,7 @@ from vision_jax.train import parallel
 from vision_jax.train.checkpoint import Checkpointer, abstract_like
 from vision_jax.train.metrics import MetricWriter, Progress, read_metrics, summary_line
 from vision_jax.train.plots import plot_curves
+from vision_jax.train.preemption import Preempted, PreemptionNotice
 from vision_jax.train.state import from_checkpoint, to_checkpoint
 
 Batch = dict[str, jax.Array]
@@ -156,15 +157,22 @@ def plot_keys(train_metrics: dict, evaluators: Sequence[Evaluator]) -> tuple[str
   return tuple(dict.fromkeys(keys))
 
 
+def split_seed(seed: int) -> tuple[jax.Array, jax.Array]:
+  """(init key, train key) of config.seed."""
+  init_rng, train_rng = jax.random.split(jax.random.PRNGKey(seed))
+  return init_rng, train_rng
+
+
 def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequence[Evaluator] = ()) -> Outcome:
   """Trains `method` for config.num_train_steps, resuming from WORKDIR/checkpoints, running each
   evaluator on its cadence; returns the final state and the last records."""
   is_main = jax.process_index() == 0
   mesh = parallel.data_mesh()
   repl = parallel.replicated(mesh)
-  init_rng, train_rng = jax.random.split(jax.random.PRNGKey(config.seed))
+  # Keys made inside jit: device_put of a host-made key to the mesh breaks orbax's save when each
+  # process has one device (an array of 2 shards where single-device buffers belong).
+  init_rng, train_rng = jax.jit(split_seed, static_argnums=0, out_shardings=(repl, repl))(config.seed)
   state = jax.jit(method.create_state, out_shardings=repl)(init_rng)
-  train_rng = jax.device_put(train_rng, repl)
 
   ckpt = Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   check_not_beyond(ckpt.latest_step(), config.num_train_steps, workdir)
@@ -190,11 +198,13 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
   pending: list[Metrics] = []
   records: dict[str, dict] = {}
   train_metrics: dict = {}
+  notice, preempted = PreemptionNotice(), False
   for step in range(start_step + 1, num_steps + 1):
     state, metrics = p_train_step(state, next(batches), train_rng)
     pending.append(metrics)
+    preempted = notice.reached(step) and step < num_steps
     log_now = is_due(step, config.log_every_steps, num_steps)
-    save_now = is_due(step, config.checkpoint_every_steps, num_steps)
+    save_now = is_due(step, config.checkpoint_every_steps, num_steps) or preempted
     if log_now or save_now:
       # Host sync only here: check divergence before anything is logged or saved. A train record
       # averages its whole log interval, whatever the checkpoint cadence.
@@ -209,9 +219,15 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
     due = [e for e in evaluators if is_due(step, e.every_steps, num_steps)]
     records.update(run_evaluators(due, state, step, writer))
     if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
-                              force=step == num_steps):
+                              force=step == num_steps or preempted):
       last_good = step
+    if preempted:
+      break
+  notice.close()
   ckpt.close()
+  if preempted:
+    writer.close()
+    raise Preempted(step, ckpt.directory)
 
   if start_step >= num_steps:  # a finished workdir relaunched: report what it stored
     records = _stored_final_records(writer.path, num_steps)
