@@ -74,6 +74,7 @@ def classification_config() -> ml_collections.ConfigDict:
   c.eval_every_steps = 500
   c.checkpoint_every_steps = 500
   c.keep_checkpoints = 3
+  c.restore = 'latest'             # 'latest' | 'latest_valid': skip damaged checkpoints (kept as N.damaged)
   # Multi-process runs: how long to wait for the coordinator, and for a silent peer before stopping.
   c.distributed = ml_collections.ConfigDict({'initialization_timeout_s': 300, 'heartbeat_timeout_s': 100})
   c.evals = ml_collections.ConfigDict({'eval': evaluator('accuracy')})

@@ -1,5 +1,6 @@
 """Test helpers: load configs by name, run launch.py in a subprocess, read metrics."""
 
+import hashlib
 import importlib
 import json
 import os
@@ -62,3 +63,14 @@ def predict_scene_and_check(config, workdir) -> list[dict]:
     ymin, xmin, ymax, xmax = record['box']
     assert 0 <= ymin <= ymax <= 128 and 0 <= xmin <= xmax <= 128 and record['label'] in '0123456789'
   return records
+
+
+def tree_digest(path) -> str:
+  """A hash of every file's relative path and bytes under `path`: equal means nothing was touched."""
+  digest = hashlib.sha256()
+  for root, _, names in sorted(os.walk(path)):
+    for name in sorted(names):
+      full = os.path.join(root, name)
+      with open(full, 'rb') as f:
+        digest.update(os.path.relpath(full, path).encode() + f.read())
+  return digest.hexdigest()

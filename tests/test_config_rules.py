@@ -21,6 +21,7 @@ from vision_jax.errors import UserError
     ('eval_every_steps', -1, 'config.eval_every_steps = -1 must be >= 0'),
     ('checkpoint_every_steps', -1, 'config.checkpoint_every_steps = -1 must be >= 0'),
     ('keep_checkpoints', 0, 'config.keep_checkpoints = 0 must be >= 1'),
+    ('restore', 'newest', "config.restore = 'newest' must be 'latest' or 'latest_valid'"),
     ('schedule.base_lr', -0.1, 'config.schedule.base_lr = -0.1 must be >= 0'),
     ('schedule.warmup_steps', -1, 'config.schedule.warmup_steps = -1 must be >= 0'),
     ('label_smoothing', 1.5, 'config.label_smoothing = 1.5 must be in [0, 1]'),

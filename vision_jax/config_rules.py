@@ -40,6 +40,7 @@ RULES = (
     Rule('checkpoint_every_steps', lambda v: v >= 0, 'must be >= 0 (0: only the last step)'),
     Rule('keep_checkpoints', lambda v: v >= 1, 'must be >= 1 (0 would delete every checkpoint, so the run '
                                                'could never resume)'),
+    Rule('restore', lambda v: v in ('latest', 'latest_valid'), "must be 'latest' or 'latest_valid'"),
     Rule('schedule.base_lr', lambda v: v >= 0, 'must be >= 0'),
     Rule('schedule.warmup_steps', lambda v: v >= 0, 'must be >= 0'),
     Rule('label_smoothing', lambda v: 0 <= v <= 1, 'must be in [0, 1]'),

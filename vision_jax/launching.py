@@ -11,7 +11,7 @@ import jax
 from absl import flags, logging
 
 from vision_jax.data import hide_gpus_from_tensorflow
-from vision_jax.errors import UserError
+from vision_jax.errors import UserError, first_line, root_cause
 from vision_jax.tasks import run
 from vision_jax.train.metrics import summary_line
 from vision_jax.train.preemption import PREEMPTED_EXIT_STATUS, Preempted
@@ -73,24 +73,11 @@ def _load_config_from_argv(argv: list[str]):
     return None
 
 
-def root_cause(error: BaseException) -> BaseException:
-  """The innermost exception of a chain."""
-  while error.__cause__ is not None or (error.__context__ is not None and not error.__suppress_context__):
-    error = error.__cause__ or error.__context__
-  return error
-
-
 def error_line(error: BaseException) -> str:
   """One line for a flag-parsing error: its own first line, or its root cause's when that line is only
   a header (config_flags' 'Error whilst parsing config file:' wraps get_config's own ValueError)."""
   line = first_line(error)
   return first_line(root_cause(error)) if line.endswith(':') else line
-
-
-def first_line(error: BaseException) -> str:
-  """The first non-empty line of an exception's message (its type name if it has none)."""
-  lines = [line for line in str(error).strip().splitlines() if line.strip()]
-  return lines[0] if lines else type(error).__name__
 
 
 def parse_flags(argv: list[str]) -> list[str]:

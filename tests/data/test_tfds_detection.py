@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from configs import voc_ssd
+from configs import coco_yolo, voc_ssd
 from vision_jax.data import build_detection_source
 from vision_jax.data.tfds_detection import pad_boxes
 
@@ -67,3 +67,16 @@ def test_letterbox_keeps_the_aspect_ratio_and_pads_with_the_mean():
     assert (rows, cols) != (64, 64) or h == w
     assert np.all(image[rows:] == 0) and np.all(image[:, cols:] == 0)  # the mean colour, normalised
     assert np.abs(image[:rows, :cols]).sum() > 0
+
+
+def test_coco_eval_batches_carry_the_annotation_area_and_voc_ones_minus_one():
+  # issue #15 item 12: COCO's size ranges need the dataset's segment area, not the box's.
+  for name, spec in (('coco/2017', 'n,smoke'), ('voc/2007', None)):
+    config = (coco_yolo.get_config(spec) if name.startswith('coco') else voc_ssd.get_config('ssd300,smoke')).dataset
+    config.image_size = 64
+    with tfds.testing.mock_data(num_examples=3):
+      batch = next(build_detection_source(config, 4, 4, seed=0).eval_batches())
+    real = batch['mask'] > 0  # the batch's padding images are all zeros
+    area, valid = batch['area'][real], batch['box_valid'][real]
+    assert batch['area'].shape == batch['box_valid'].shape and np.all(area[~valid] == -1)
+    assert np.all(area[valid] >= 0) if name.startswith('coco') else np.all(area == -1)

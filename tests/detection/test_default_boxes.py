@@ -34,3 +34,18 @@ def test_any_input_size_and_pyramid_from_a_config():
   boxes = default_boxes(spec)
   assert boxes.shape == (16 * 16 * 4 + 8 * 8 * 6 + 4 * 4 * 4, 4)
   np.testing.assert_allclose(boxes[0, :2], [0.5 / 16, 0.5 / 16])  # step defaults to 128 / 16
+
+
+def test_voc_ssd512_config_has_the_released_caffe_layout():
+  # issue #15 item 11: conv4_3's max size is Caffe's 51.2 (min_dim * 10 / 100), not the chained 76.8.
+  from configs import voc_ssd
+  ratios = range(15, 91, 15)  # ssd_pascal_512.py: min_ratio 15, max_ratio 90, step 15
+  released_min = [512 * 4 / 100] + [512 * r / 100 for r in ratios]
+  released_max = [512 * 10 / 100] + [512 * (r + 15) / 100 for r in ratios]
+  config = voc_ssd.get_config('ssd512').default_boxes
+  np.testing.assert_allclose(config.min_sizes, released_min)
+  np.testing.assert_allclose(config.max_sizes, released_max)
+  spec = spec_from_config(config, 512, (64, 32, 16, 8, 4, 2, 1))
+  np.testing.assert_allclose(default_boxes(spec), default_boxes(SSD512_VOC))
+  first_extra = default_boxes(spec)[1]  # conv4_3's second box: sqrt(min * max)
+  np.testing.assert_allclose(first_extra[2:], [np.sqrt(20.48 * 51.2) / 512] * 2, rtol=1e-6)

@@ -36,7 +36,7 @@ def test_convert_fills_params_and_batch_stats():
 @pytest.mark.parametrize('change, message', [
     (lambda s: s.pop('b.running_var'), 'missing b.running_var (for batch_stats/bn/var)'),
     (lambda s: s.update({'b.extra': np.ones(1)}), 'unexpected b.extra'),
-    (lambda s: s.update({'c.weight': np.ones((4, 2, 5, 5))}), 'c.weight has shape (4, 2, 5, 5), expected (3, 3, 2, 4)'),
+    (lambda s: s.update({'c.weight': np.ones((4, 2, 5, 5))}), 'c.weight has shape (4, 2, 5, 5), the model needs (4, 2, 3, 3)'),
 ])
 def test_each_mismatch_is_named(change, message):
   state = dict(STATE)
@@ -54,10 +54,38 @@ def test_torch_files_load_weights_only(tmp_path):
 
   path = tmp_path / 'evil.pth'
   torch.save({'w': torch.ones(2), 'evil': Evil()}, path)
-  with pytest.raises(UserError, match='is not a loadable PyTorch weights file'):
+  with pytest.raises(UserError, match='holds pickled Python objects .* which we do not unpickle'):
     load_torch_state_dict(str(path))
   good = tmp_path / 'good.pth'
   torch.save({'state_dict': {'w': torch.ones(2)}}, good)
   np.testing.assert_array_equal(load_torch_state_dict(str(good))['w'], np.ones(2))
   with pytest.raises(UserError, match='does not exist'):
     load_torch_state_dict(str(tmp_path / 'missing.pth'))
+
+
+def test_a_mis_shaped_tensor_is_named_once_in_the_files_layout():
+  # issue #15 item 8: it was reported as mis-shaped (file layout vs model layout) and again as unexpected.
+  state = dict(STATE, **{'c.weight': np.ones((4, 2, 5, 5))})
+  with pytest.raises(UserError) as error:
+    convert_state(state, TEMPLATE, key_of, 'x.pth')
+  assert str(error.value) == 'x.pth does not match the model: c.weight has shape (4, 2, 5, 5), the model needs (4, 2, 3, 3)'
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'\x00garbage that is no zip and no pickle' * 20, r'bad\.pth is not a readable PyTorch state_dict \('),
+    ('list', r'bad\.pth holds a list, not a PyTorch state_dict'),
+    ('checkpoint', r'bad\.pth is not a PyTorch state_dict: epoch are not tensors'),
+])
+def test_files_that_are_no_state_dict_say_so_in_one_line(tmp_path, content, message):
+  # issue #15 item 8: a garbage .pth surfaced PyTorch's "Weights only load failed... In PyTorch 2.6" page.
+  import torch
+  path = tmp_path / 'bad.pth'
+  if content == 'list':
+    torch.save([torch.ones(2)], path)
+  elif content == 'checkpoint':
+    torch.save({'w': torch.ones(2), 'epoch': 3}, path)
+  else:
+    path.write_bytes(content)
+  with pytest.raises(UserError, match=message) as error:
+    load_torch_state_dict(str(path))
+  assert '\n' not in str(error.value) and 'PyTorch 2.6' not in str(error.value)

@@ -43,12 +43,14 @@ def _flags(objects):
   return tf.zeros_like(objects['label'], tf.bool)
 
 
-def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
+def pad_boxes(boxes, labels, valid, difficult, max_boxes: int, extra=()):
   """Fixed-size ground truth: the valid boxes first, largest first when there are too many;
-  returns (boxes, labels, valid, difficult, number of valid boxes dropped)."""
+  returns (boxes, labels, valid, difficult, *extra, number of valid boxes dropped), where `extra`
+  are more per-box float tensors (padded with -1) that follow the same order."""
   area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
   order = tf.argsort(tf.where(valid, area, -1.0), direction='DESCENDING')
   boxes, labels, valid, difficult = [tf.gather(t, order) for t in (boxes, labels, valid, difficult)]
+  extra = [tf.gather(t, order) for t in extra]
   dropped = tf.reduce_sum(tf.cast(valid[max_boxes:], tf.int32))
   n = tf.shape(boxes)[0]
   pad = tf.maximum(max_boxes - n, 0)
@@ -56,7 +58,8 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int):
   def fit(t, value):
     t = t[:max_boxes]
     return tf.pad(t, [[0, pad]] + [[0, 0]] * (len(t.shape) - 1), constant_values=value)
-  out = (fit(boxes, 0.0), fit(tf.cast(labels, tf.int32), 0), fit(valid, False), fit(difficult, False))
+  out = (fit(boxes, 0.0), fit(tf.cast(labels, tf.int32), 0), fit(valid, False), fit(difficult, False),
+         *(fit(tf.cast(t, tf.float32), -1.0) for t in extra))
   out[0].set_shape((max_boxes, 4))
   for t in out[1:]:
     t.set_shape((max_boxes,))
@@ -243,9 +246,12 @@ class TfdsDetectionSource:
     objects = example['objects']
     shape = tf.shape(example['image'])
     boxes, labels, flags = objects['bbox'], tf.cast(objects['label'], tf.int32), _flags(objects)
+    # COCO's segment area in pixels sets its small/medium/large ranges; -1 (VOC): the box's own area.
+    area = tf.cast(objects['area'], tf.float32) if 'area' in objects else -tf.ones_like(flags, tf.float32)
     # Real data has one entry per object in each field; tfds.testing.mock_data does not.
-    n = tf.reduce_min(tf.stack([tf.shape(boxes)[0], tf.shape(labels)[0], tf.shape(flags)[0]]))
-    return {'image': example['image'], 'boxes': boxes[:n], 'labels': labels[:n], 'difficult': flags[:n], 'image_id': tf.cast(example.get('image/id', tf.constant(-1, tf.int64)), tf.int64),
+    n = tf.reduce_min(tf.stack([tf.shape(boxes)[0], tf.shape(labels)[0], tf.shape(flags)[0], tf.shape(area)[0]]))
+    return {'image': example['image'], 'boxes': boxes[:n], 'labels': labels[:n], 'difficult': flags[:n],
+            'area': area[:n], 'image_id': tf.cast(example.get('image/id', tf.constant(-1, tf.int64)), tf.int64),
             'image_hw': tf.stack([shape[0], shape[1]])}
 
   def _train_fn(self):
@@ -257,9 +263,10 @@ class TfdsDetectionSource:
     image, _ = resize_to_input(tf.cast(ex['image'], tf.float32) / 255.0, ex['boxes'], self.config.image_size,
                                self.resize, self.mean)
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
-    boxes, labels, valid, difficult, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'], self.max_boxes)
+    boxes, labels, valid, difficult, area, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'],
+                                                               self.max_boxes, extra=(ex['area'],))
     return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
-            'difficult': difficult, 'image_id': ex['image_id'], 'image_hw': ex['image_hw'], 'dropped': dropped}
+            'difficult': difficult, 'area': area, 'image_id': ex['image_id'], 'image_hw': ex['image_hw'], 'dropped': dropped}
 
   def _checked(self, batches: Iterator[Batch]) -> Iterator[Batch]:
     """Fails on labels outside [0, num_classes) and warns once when boxes were dropped."""

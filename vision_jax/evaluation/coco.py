@@ -19,20 +19,27 @@ def to_xywh(box: np.ndarray) -> list[float]:
 def coco_metrics(images: list[dict], ground_truth: list[dict], detections: list[dict],
                  category_ids: list[int]) -> dict:
   """images: [{'id', 'height', 'width'}]; ground_truth: [{'image_id', 'category_id', 'bbox' (xywh px),
-  'iscrowd'}]; detections: [{'image_id', 'category_id', 'bbox', 'score'}]. Returns STAT_NAMES -> value."""
+  'iscrowd', optional 'area' (the dataset's segment area, which sets COCO's small/medium/large; the
+  box's w * h where absent)}]; detections: [{'image_id', 'category_id', 'bbox', 'score'}].
+  Returns STAT_NAMES -> value, -1 where the split has no objects of that size, as pycocotools reports."""
   from pycocotools.coco import COCO  # deferred: pycocotools only for COCO metrics
   from pycocotools.cocoeval import COCOeval
-  annotations = [{**g, 'id': i + 1, 'area': g['bbox'][2] * g['bbox'][3]} for i, g in enumerate(ground_truth)]
-  gt = COCO()
-  gt.dataset = {'images': images, 'annotations': annotations,
-                'categories': [{'id': c, 'name': str(c)} for c in category_ids]}
+  annotations = [{**g, 'id': i + 1, 'area': g.get('area') or g['bbox'][2] * g['bbox'][3]}
+                 for i, g in enumerate(ground_truth)]
+  categories = [{'id': c, 'name': str(c)} for c in category_ids]
   with contextlib.redirect_stdout(io.StringIO()):
-    gt.createIndex()
-    if not detections or not annotations:
-      return {name: 0.0 for name in STAT_NAMES}
-    dt = gt.loadRes(detections)
+    gt = _coco_index(COCO(), images, annotations, categories)
+    # loadRes cannot take an empty list; an empty result set scores 0 where there is ground truth.
+    dt = gt.loadRes(detections) if detections else _coco_index(COCO(), images, [], categories)
     evaluator = COCOeval(gt, dt, 'bbox')
     evaluator.evaluate()
     evaluator.accumulate()
     evaluator.summarize()
-  return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats[:6])}  # -1: no such objects
+  return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats[:6])}
+
+
+def _coco_index(coco, images: list[dict], annotations: list[dict], categories: list[dict]):
+  """A pycocotools COCO object over in-memory lists (no JSON file)."""
+  coco.dataset = {'images': images, 'annotations': annotations, 'categories': categories}
+  coco.createIndex()
+  return coco

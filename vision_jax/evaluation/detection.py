@@ -31,6 +31,7 @@ def make_eval_step(detector):
     detections = detector.postprocess(outputs)
     passed = {f'gt_{k}': batch[k] for k in GT_KEYS}
     passed['gt_difficult'] = batch.get('difficult', jnp.zeros_like(batch['box_valid']))
+    passed['gt_area'] = batch.get('area', jnp.full(batch['box_valid'].shape, -1.0))  # -1: the box's own
     count = batch['image'].shape[0]
     input_hw = jnp.broadcast_to(jnp.asarray(batch['image'].shape[1:3]), (count, 2))
     counts = {}
@@ -52,7 +53,7 @@ def summed_counts(outputs: list[dict]) -> dict:
 
 def per_image(outputs: list[dict], input_hw, resize: str):
   """Yields (image index, image id, (h, w), detections [(label, score, box px)], ground truth
-  [(label, box px, difficult)]) for every real image of the collected eval outputs."""
+  [(label, box px, difficult, area px or -1)]) for every real image of the collected eval outputs."""
   index = 0
   for out in outputs:
     for i in np.flatnonzero(out['mask']):
@@ -61,8 +62,9 @@ def per_image(outputs: list[dict], input_hw, resize: str):
       detections = [(int(l), float(s), b) for b, l, s, v in
                     zip(boxes, out['labels'][i], out['scores'][i], out['valid'][i]) if v]
       gt_boxes = np.asarray(out['gt_boxes'][i], np.float64) * np.array(hw * 2)
-      truth = [(int(l), b, bool(d)) for b, l, v, d in
-               zip(gt_boxes, out['gt_labels'][i], out['gt_box_valid'][i], out['gt_difficult'][i]) if v]
+      areas = out['gt_area'][i] if 'gt_area' in out else np.full(len(gt_boxes), -1.0)
+      truth = [(int(l), b, bool(d), float(a)) for b, l, v, d, a in
+               zip(gt_boxes, out['gt_labels'][i], out['gt_box_valid'][i], out['gt_difficult'][i], areas) if v]
       yield index, int(out['image_id'][i]), hw, detections, truth
       index += 1
 
@@ -72,11 +74,12 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
   detections, ground_truth, images, coco_gt, coco_dets = [], [], [], [], []
   for index, image_id, (h, w), dets, truth in per_image(outputs, input_hw, resize):
     detections += [(index, label, score, box) for label, score, box in dets]
-    ground_truth += [(index, label, box, difficult) for label, box, difficult in truth]
+    ground_truth += [(index, label, box, difficult) for label, box, difficult, _ in truth]
     if category_ids is not None:
       images.append({'id': image_id, 'height': int(h), 'width': int(w)})
       coco_gt += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
-                   'iscrowd': int(crowd)} for label, box, crowd in truth]
+                   'iscrowd': int(crowd), **({'area': area} if area > 0 else {})}
+                  for label, box, crowd, area in truth]
       coco_dets += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
                      'score': score} for label, score, box in dets]
   num_images = int(sum(np.sum(out['mask']) for out in outputs))

@@ -176,7 +176,8 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
 
   ckpt = Checkpointer(workdir, config.checkpoint_every_steps, config.keep_checkpoints)
   check_not_beyond(ckpt.latest_step(), config.num_train_steps, workdir)
-  restored = ckpt.restore_latest(abstract_like({'state': to_checkpoint(state), 'rng': train_rng}))
+  restored = ckpt.restore_latest(abstract_like({'state': to_checkpoint(state), 'rng': train_rng}),
+                                 fall_back=config.get('restore', 'latest') == 'latest_valid')
   start_step, last_good = 0, None
   if restored is not None:
     start_step, tree = restored

@@ -6,6 +6,7 @@ OIHW -> HWIO, dense kernels transposed, BatchNorm statistics as is). Every missi
 extra or mis-shaped key is an error that names it.
 """
 
+import itertools
 import os
 from typing import Callable, Mapping, Optional, Union
 
@@ -55,8 +56,9 @@ def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Calla
       used.add(key)
       continue
     if value.shape != tuple(target.shape):
-      problems.append(f'{key} has shape {tuple(np.asarray(state[key]).shape)}, expected '
-                      f'{tuple(target.shape)} after layout change')
+      used.add(key)  # reported here, once, not again as unexpected
+      expected = source_shape(layout, leaf, tuple(target.shape))
+      problems.append(f'{key} has shape {tuple(np.shape(state[key]))}, the model needs {expected}')
       continue
     converted[path] = value.astype(np.float32)
     used.add(key)
@@ -66,6 +68,16 @@ def convert_state(state: Mapping[str, np.ndarray], template: dict, key_of: Calla
     shown = '; '.join(problems[:5]) + (f'; and {len(problems) - 5} more' if len(problems) > 5 else '')
     raise UserError(f'{source} does not match the model: {shown}')
   return flax.traverse_util.unflatten_dict(converted)
+
+
+def source_shape(layout: Callable[[str, np.ndarray], np.ndarray], leaf: str, target: tuple[int, ...]) -> tuple:
+  """The shape in the file's own layout that `layout` turns into the model's `target` shape (layouts
+  permute axes, so one of the target's permutations)."""
+  for order in itertools.permutations(range(len(target))):
+    shape = tuple(target[i] for i in order)
+    if layout(leaf, np.broadcast_to(np.float32(0), shape)).shape == target:
+      return shape
+  return target
 
 
 def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
@@ -78,11 +90,29 @@ def load_torch_state_dict(path: str) -> dict[str, np.ndarray]:
     raise UserError('reading PyTorch weights needs torch: pip install -e ".[pretrained]"') from None
   try:
     state = torch.load(path, map_location='cpu', weights_only=True)
-  except Exception as e:
-    raise UserError(f'{path} is not a loadable PyTorch weights file ({str(e).splitlines()[0][:200]})') from None
+  except Exception as e:  # torch raises UnpicklingError, RuntimeError (zip), EOFError, ... for bad files
+    raise UserError(f'{path} {unreadable_torch_file_reason(e)}') from None
   if isinstance(state, dict) and 'state_dict' in state:
     state = state['state_dict']
+  if not isinstance(state, dict):
+    raise UserError(f'{path} holds a {type(state).__name__}, not a PyTorch state_dict (a dict of name -> tensor)')
+  others = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
+  if others:
+    raise UserError(f'{path} is not a PyTorch state_dict: {", ".join(map(str, others[:5]))} are not tensors '
+                    '(a training checkpoint? pass the dict of name -> tensor inside it)')
   return {k: v.detach().cpu().numpy() for k, v in state.items()}
+
+
+def unreadable_torch_file_reason(error: Exception) -> str:
+  """Why torch.load(weights_only=True) refused a file, in our words instead of PyTorch's page of
+  advice: pickled objects (a whole model) or bytes that are no PyTorch file at all."""
+  text = str(error)
+  if 'can still be loaded' in text:  # a valid pickle naming classes beyond tensors
+    return ('holds pickled Python objects (a whole model?), which we do not unpickle: save its '
+            'state_dict with torch.save(model.state_dict(), PATH) and pass that file')
+  detail = next((line.strip() for line in reversed(text.splitlines()) if line.strip()
+                 and 'documentation' not in line), type(error).__name__)
+  return f'is not a readable PyTorch state_dict ({detail[:120]})'
 
 
 TORCH_SUFFIXES = ('.pt', '.pth', '.bin')
