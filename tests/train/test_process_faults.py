@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import LAUNCH, ROOT, launch, metrics, subprocess_env
 from tests.test_errors import assert_one_line_error
+from vision_jax.launching import distributed_flags_problem
 
 SMOKE = ['--config=configs/digits_cnn.py:smoke']
 
@@ -22,16 +23,21 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-@pytest.mark.parametrize('flags, fragment', [
-    (['--num_processes=2'], '--num_processes and --process_id need --coordinator_address=HOST:PORT'),
-    (['--coordinator_address=localhost', '--num_processes=2', '--process_id=0'],
-     '--coordinator_address=localhost is not HOST:PORT'),
-    (['--coordinator_address=localhost:1234', '--num_processes=2', '--process_id=2'],
-     '--process_id=2 must be in [0, 1] for --num_processes=2'),
-    (['--coordinator_address=localhost:1234'], '--coordinator_address needs --num_processes and --process_id'),
+@pytest.mark.parametrize('flags, problem', [
+    ((None, 2, None), '--num_processes and --process_id need --coordinator_address=HOST:PORT'),
+    (('localhost', 2, 0), '--coordinator_address=localhost is not HOST:PORT'),
+    (('localhost:1234', 2, 2), '--process_id=2 must be in [0, 1] for --num_processes=2'),
+    (('localhost:1234', None, None), '--coordinator_address needs --num_processes and --process_id'),
+    (('localhost:1234', 2, 1), None),
 ])
-def test_bad_process_flags_are_one_line(tmp_path, flags, fragment):
-  assert_one_line_error(launch(SMOKE + [f'--workdir={tmp_path}'] + flags), fragment)
+def test_process_flags_are_checked_before_any_connection(flags, problem):
+  found = distributed_flags_problem(*flags)
+  assert found is None if problem is None else problem in found, found
+
+
+def test_a_bad_process_flag_is_one_line_before_any_work(tmp_path):
+  assert_one_line_error(launch(SMOKE + [f'--workdir={tmp_path}', '--num_processes=2']),
+                        '--num_processes and --process_id need --coordinator_address')
   assert not os.path.exists(tmp_path / 'metrics.jsonl')
 
 
