@@ -328,3 +328,22 @@ def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
   c.inpaint.grid_images = 16       # test images shown in WORKDIR/samples/
   c.evals = ml_collections.ConfigDict({'eval': evaluator('inpainting'), 'samples': evaluator('sample_grid')})
   return c
+
+
+def pix2pix_config(image_size: int) -> ml_collections.ConfigDict:
+  """A complete pix2pix config (Isola et al. 2017): U-Net G, PatchGAN D on (input, output) pairs,
+  GAN + 100 x L1, Adam 2e-4 with beta1 0.5 (gan_config's), BatchNorm; over gan_config's keys."""
+  c = gan_config(image_size)
+  c.method = 'pix2pix'
+  del c.gan.latent_dim, c.gan.g_widths, c.gan.d_widths, c.gan.conditional, c.gan.sample_batch_stats
+  c.pix2pix = ml_collections.ConfigDict()
+  c.pix2pix.g_widths = (64, 128, 256, 512, 512, 512, 512, 512)  # the paper's 256 px U-Net (8 levels)
+  c.pix2pix.dropout_blocks = 3     # decoder blocks after the innermost with dropout 0.5 (the noise)
+  c.pix2pix.d_width = 64
+  c.pix2pix.d_layers = 3           # 3: the 70x70 PatchGAN
+  c.pix2pix.norm = 'batch'         # 'batch' | 'instance' | 'none'
+  c.pix2pix.l1_weight = 100.0
+  c.pix2pix.adversarial_weight = 1.0
+  c.pix2pix.grid_images = 16       # test pairs shown in WORKDIR/samples/ (input, output, target)
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('translation'), 'samples': evaluator('sample_grid')})
+  return c

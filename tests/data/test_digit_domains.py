@@ -36,3 +36,21 @@ def test_unpaired_halves_are_disjoint_and_cover_everything():
   first, second = unpaired_halves(1437)
   assert len(first) == 718 and len(second) == 719
   assert not set(first) & set(second) and len(set(first) | set(second)) == 1437
+
+
+def test_pairs_source_batches_carry_the_target_of_the_same_digit():
+  import ml_collections
+  from vision_jax.data import build_source
+  config = ml_collections.ConfigDict({'name': 'digit_domains', 'domain': 'pairs', 'mean': (0.5,), 'std': (0.5,)})
+  source = build_source(config, 8, 16, seed=0)
+  a, b, labels = load_digit_domains('train')
+  batch = next(source.train_batches(3))
+  assert batch['image'].shape == (8, 32, 32, 1) and batch['target'].shape == (8, 32, 32, 3)
+  # Each target is the B rendering of its own A digit.
+  index = [int(np.flatnonzero((a == (x * 0.5 + 0.5)).all(axis=(1, 2, 3)))[0]) for x in batch['image']]
+  np.testing.assert_allclose(batch['target'] * 0.5 + 0.5, b[index], atol=1e-6)
+  np.testing.assert_array_equal(batch['label'], labels[index])
+  evaluation = list(source.eval_batches())
+  assert sum(int(e['mask'].sum()) for e in evaluation) == 360 and evaluation[0]['target'].shape == (16, 32, 32, 3)
+  config.domain = 'b'
+  assert build_source(config, 8, 16, seed=0).image_shape == (32, 32, 3)

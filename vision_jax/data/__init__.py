@@ -7,11 +7,12 @@ Every source exposes num_classes, image_shape, num_eval_examples, train_batches(
 import importlib.util
 
 from vision_jax.data.batching import Batch
+from vision_jax.data.digit_domains import digit_domains_source
 from vision_jax.data.digit_scenes import digit_scenes_source
 from vision_jax.data.digits import digits_source
 from vision_jax.data.faces import faces_source
 
-BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source}
+BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': digit_domains_source}
 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,

@@ -1,7 +1,7 @@
 """In-memory image datasets (the bundled ones): a deterministic, resumable ArraySource and the
 few-shot, resize and channel helpers they share."""
 
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 import jax
 import numpy as np
@@ -68,14 +68,21 @@ def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) 
 
 
 class ArraySource:
-  """A classification source over in-memory arrays with a deterministic, resumable stream."""
+  """A classification source over in-memory arrays with a deterministic, resumable stream.
+
+  extras: {key: (train images, test images)} of more per-example images that travel with each
+  example under `key`, normalised alike (a translation target: the same digit in another domain)."""
 
   def __init__(self, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
                num_classes: int, global_batch_size: int, eval_batch_size: int, seed: int,
                mean: np.ndarray, std: np.ndarray, max_shift: int = 0,
-               process_index: int = 0, process_count: int = 1):
+               process_index: int = 0, process_count: int = 1,
+               extras: Optional[dict[str, tuple[np.ndarray, np.ndarray]]] = None):
     self.train_images, self.train_labels = train
     self.test_images, self.test_labels = test
+    self.extras = dict(extras or {})
+    if self.extras and max_shift:
+      raise UserError('dataset.max_shift would move the images but not their paired targets; set it to 0')
     self.num_classes = num_classes
     self.image_shape = self.train_images.shape[1:]
     self.num_eval_examples = len(self.test_labels)
@@ -99,7 +106,8 @@ class ArraySource:
     order = np.random.default_rng([self.seed, epoch]).permutation(n)[offset * b:(offset + 1) * b]
     images = random_shifts(self.train_images[order], self.max_shift,
                            np.random.default_rng([self.seed, epoch, offset, 1]))
-    return {'image': self._normalise(images), 'label': self.train_labels[order]}
+    extras = {key: self._normalise(train[order]) for key, (train, _) in self.extras.items()}
+    return {'image': self._normalise(images), 'label': self.train_labels[order], **extras}
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """This process's share of each global train batch, from `start_step` on, forever."""
@@ -117,8 +125,10 @@ class ArraySource:
     b = self.eval_batch_size
     count = num_batches(len(labels), b)
 
+    extras = {key: self._normalise(test) for key, (_, test) in self.extras.items()}
     for i in range(count):
-      batch = pad_batch({'image': images[i * b:(i + 1) * b], 'label': labels[i * b:(i + 1) * b]}, b)
+      batch = pad_batch({'image': images[i * b:(i + 1) * b], 'label': labels[i * b:(i + 1) * b],
+                         **{key: values[i * b:(i + 1) * b] for key, values in extras.items()}}, b)
       yield process_slice(batch, self.process_index, self.process_count)
 
 

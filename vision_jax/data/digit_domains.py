@@ -14,10 +14,12 @@ import numpy as np
 from matplotlib.colors import hsv_to_rgb
 from sklearn.datasets import load_digits
 
-from vision_jax.data.arrays import prepare_images, stratified_split
+from vision_jax.data.arrays import ArraySource, prepare_images, stratified_split
 from vision_jax.data.digits import NUM_TEST
+from vision_jax.errors import UserError
 
 B_SEED = 2017
+DOMAINS = ('a', 'b', 'pairs')
 IMAGE_SIZE = 32
 TEXTURE_AMPLITUDE = 0.08  # per grating, in [0, 1] pixel units
 
@@ -64,3 +66,20 @@ def unpaired_halves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   domains never hold the same digit."""
   order = np.random.default_rng([B_SEED, seed]).permutation(count)
   return np.sort(order[: count // 2]), np.sort(order[count // 2:])
+
+
+def digit_domains_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                         process_index: int = 0, process_count: int = 1) -> ArraySource:
+  """dataset.name 'digit_domains' at 32x32: config.domain 'a' (grey digits, 1 channel), 'b' (their
+  coloured rendering, 3 channels; a classifier of it scores translations), or 'pairs' (image = A,
+  target = B of the same digit: pix2pix). mean and std apply to both domains."""
+  domain = config.get('domain', 'pairs')
+  if domain not in DOMAINS:
+    raise UserError(f'unknown dataset.domain {domain!r}; choose one of: {", ".join(DOMAINS)}')
+  (train_a, train_b, train_labels), (test_a, test_b, test_labels) = (load_digit_domains(s) for s in ('train', 'test'))
+  images = {'a': (train_a, test_a), 'b': (train_b, test_b), 'pairs': (train_a, test_a)}[domain]
+  extras = {'target': (train_b, test_b)} if domain == 'pairs' else None
+  return ArraySource((images[0], train_labels), (images[1], test_labels), 10, global_batch_size, eval_batch_size,
+                     seed, mean=np.asarray(config.get('mean', 0.5), np.float32),
+                     std=np.asarray(config.get('std', 0.5), np.float32), max_shift=config.get('max_shift', 0),
+                     process_index=process_index, process_count=process_count, extras=extras)

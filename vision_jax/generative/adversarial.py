@@ -7,6 +7,8 @@ completions (with their reconstruction loss) for inpainting. G minimises adversa
 adversarial loss + the extra loss.
 """
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -17,8 +19,14 @@ from vision_jax.generative.state import GenerativeState, apply_with_stats, ema_d
 Batch = dict[str, jax.Array]
 
 
-def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: float = 1.0):
-  """Returns train_step(state, batch, rng) -> (state, metrics) over state.nets['g'] and ['d']."""
+def real_images(batch: Batch) -> jax.Array:
+  return batch['image']
+
+
+def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: float = 1.0,
+                    real_for_d: Callable[[Batch], jax.Array] = real_images):
+  """Returns train_step(state, batch, rng) -> (state, metrics) over state.nets['g'] and ['d'].
+  real_for_d(batch): what D sees as real (the batch's images; pix2pix: the (input, target) pair)."""
   d_loss_fn, g_loss_fn = losses.LOSSES[gan_config.loss]
   d_steps = gan_config.d_steps
 
@@ -42,7 +50,7 @@ def make_train_step(d, gan_config, g_lr_fn, synthesize, adversarial_weight: floa
   def train_step(state: GenerativeState, batch: Batch, rng: jax.Array):
     g_state, d_state = state.nets['g'], state.nets['d']
     rng = jax.random.fold_in(rng, g_state.step)
-    real, labels = batch['image'], batch['label']
+    real, labels = real_for_d(batch), batch['label']
     for k in range(d_steps):
       z_rng, gp_rng = jax.random.split(jax.random.fold_in(rng, k))
       fake, _, _, _ = synthesize(g_state.params, g_state.batch_stats, batch, z_rng)

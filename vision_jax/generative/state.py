@@ -43,12 +43,13 @@ def create_state(rng: jax.Array, networks: dict[str, Network]) -> GenerativeStat
   return GenerativeState(nets=nets, ema=ema)
 
 
-def apply_with_stats(module: nn.Module, params, stats, *args, train: bool):
-  """(output, new stats) of a module whose BatchNorm/spectral-norm state is `stats` (may be None)."""
+def apply_with_stats(module: nn.Module, params, stats, *args, train: bool, rngs=None):
+  """(output, new stats) of a module whose BatchNorm/spectral-norm state is `stats` (may be None);
+  rngs for its random layers (pix2pix's dropout)."""
   variables = {'params': params, **({'batch_stats': stats} if stats else {})}
   if not train or not stats:
-    return module.apply(variables, *args, train=train), stats
-  out, updates = module.apply(variables, *args, train=True, mutable=['batch_stats'])
+    return module.apply(variables, *args, train=train, rngs=rngs), stats
+  out, updates = module.apply(variables, *args, train=True, mutable=['batch_stats'], rngs=rngs)
   return out, updates['batch_stats']
 
 

@@ -1,0 +1,40 @@
+"""pix2pix (Isola et al. 2017) on the bundled digits: domain A (grey digits, 32x32) to domain B (the
+same digits in colour on textured backgrounds, data/digit_domains.py), trained on true pairs.
+
+  python launch.py --config=configs/digits_pix2pix.py --workdir=runs/digits_pix2pix
+
+Paper settings kept: U-Net G with skips and dropout, PatchGAN D on (input, output) pairs, GAN +
+100 x L1, Adam 2e-4 / beta1 0.5, BatchNorm. Changed for 32x32 digits on 2 CPU cores: a 5-level U-Net
+(64..512), a 2-layer PatchGAN (each logit sees 34x34, the whole image), batch 32 instead of 1.
+Issue #13's target: translation_accuracy (a LeNet trained on real domain-B digits, once per workdir,
+in WORKDIR/scorer) >= 0.95 on the 360 test digits within 20 minutes; psnr and ssim against the true
+B image are logged beside it. Not yet measured. `:smoke` runs 4 steps with tiny networks.
+"""
+
+from configs import common, digits_cnn
+
+
+def domain_b_scorer(smoke: bool = False):
+  """The target-domain classifier that scores translations: LeNet-5 on real domain-B digits."""
+  c = digits_cnn.scorer_config(smoke)
+  c.dataset.name = 'digit_domains'
+  c.dataset.domain = 'b'
+  c.dataset.max_shift = 0
+  return c
+
+
+def get_config(arg=None):
+  c = common.pix2pix_config(image_size=32)
+  c.dataset.name = 'digit_domains'
+  c.dataset.domain = 'pairs'
+  c.pix2pix.g_widths = (64, 128, 256, 512, 512)
+  c.pix2pix.d_layers = 2
+  common.run_length(c, num_train_steps=2000, batch_size=32, eval_batch_size=120, eval_every_steps=500)
+  c.keep_checkpoints = 2
+  smoke = 'smoke' in common.options(arg)
+  if smoke:
+    common.smoke(c)
+    c.pix2pix.g_widths = (8, 16, 16, 16, 16)
+    c.pix2pix.d_width = 8
+  c.scorer = domain_b_scorer(smoke)
+  return c

@@ -1,0 +1,104 @@
+"""pix2pix (Isola et al. 2017), config.method == 'pix2pix': paired image-to-image translation.
+
+G is a U-Net (models/translation.py) from the input image (batch 'image') to the target domain;
+D is a PatchGAN that judges (input, output) pairs, real = (input, batch 'target'). G minimises
+config.pix2pix.adversarial_weight x the GAN loss (config.gan.loss; the paper's is the
+non-saturating BCE) + config.pix2pix.l1_weight (100) x the mean |G(input) - target|. The adversarial
+step is generative/adversarial.py's; dropout in G is the paper's noise during training.
+
+The 'translation' evaluator runs G's EMA in eval mode (running BatchNorm statistics, no dropout; the
+paper kept both at test time) on the test pairs: `l1`, `psnr` and `ssim` against the true target in
+[0, 1] pixel units, and with a scorer (a classifier of real target-domain images) `translation_accuracy`.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from vision_jax.errors import UserError
+from vision_jax.evaluation.evaluators import EVALUATORS, StepEvaluator, needs
+from vision_jax.evaluation.image_quality import psnr, ssim
+from vision_jax.generative import adversarial
+from vision_jax.generative.method import METHODS, GenerativeMethod, build_optimizers, check_gan_config
+from vision_jax.generative.state import Network, apply_ema, apply_with_stats
+from vision_jax.models.translation import PatchGAN, UNet
+
+
+def pairs(batch) -> jax.Array:
+  """What D judges: the input and an output side by side on the channel axis."""
+  return jnp.concatenate([batch['image'], batch['target']], axis=-1)
+
+
+def translation_synthesizer(g, l1_weight: float):
+  """synthesize(g_params, g_stats, batch, rng) for the adversarial step: (input, G(input)) pairs for
+  D, and l1_weight x the mean |G(input) - target| as G's extra loss."""
+  def synthesize(params, stats, batch, rng):
+    fake, stats = apply_with_stats(g, params, stats, batch['image'], train=True, rngs={'dropout': rng})
+    l1 = jnp.mean(jnp.abs(fake - batch['target']))
+    return pairs({'image': batch['image'], 'target': fake}), stats, l1_weight * l1, {'l1': l1}
+  return synthesize
+
+
+def check_pairs(source) -> tuple[int, ...]:
+  """The target images' shape; a UserError for a dataset without paired targets."""
+  batch = next(iter(source.eval_batches()))
+  if 'target' not in batch:
+    raise UserError("pix2pix needs paired data: batches with a 'target' image (dataset.name "
+                    "'digit_domains' with dataset.domain 'pairs')")
+  return tuple(batch['target'].shape[1:])
+
+
+@METHODS.register('pix2pix')
+def build(config, source) -> GenerativeMethod:
+  check_gan_config(config)
+  p = config.pix2pix
+  image_shape, target_shape = tuple(source.image_shape), check_pairs(source)
+  g = UNet(widths=tuple(p.g_widths), out_channels=target_shape[-1], norm=p.norm, dropout_blocks=p.dropout_blocks)
+  d = PatchGAN(width=p.d_width, num_layers=p.d_layers, norm=p.norm)
+  g_lr_fn, g_tx, d_tx = build_optimizers(config)
+  pair_shape = (*image_shape[:2], image_shape[-1] + target_shape[-1])
+  networks = {'g': Network(g, g_tx, (jnp.zeros((2, *image_shape)),), ema=True),
+              'd': Network(d, d_tx, (jnp.zeros((2, *pair_shape)), jnp.zeros((2,), jnp.int32)))}
+  shown = next(iter(source.eval_batches()))
+  shown = {k: np.asarray(shown[k][:p.grid_images]) for k in ('image', 'target')}
+
+  def generate(state, batch):
+    return {'images': apply_ema(g, state, 'g', batch['image']), 'mask': batch['mask']}
+
+  def grid(state):
+    outputs = np.asarray(jax.jit(generate)(state, {'image': shown['image'], 'mask': np.ones(len(shown['image']))})['images'])
+    inputs = np.broadcast_to(shown['image'], shown['image'].shape[:-1] + (outputs.shape[-1],))
+    return np.stack([inputs, outputs, shown['target']])
+
+  return GenerativeMethod(
+      networks=networks,
+      train_step=adversarial.make_train_step(d, config.gan, g_lr_fn, translation_synthesizer(g, p.l1_weight),
+                                             adversarial_weight=p.adversarial_weight, real_for_d=pairs),
+      generate=generate, eval_batches=source.eval_batches, grid=grid)
+
+
+@EVALUATORS.register('translation')
+def translation_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
+  """l1, psnr and ssim of the method's translations of the test inputs against their true targets
+  (pixels in [0, 1] through the source's mean and std), and with context['scorer'] the share the
+  target-domain classifier labels correctly (`translation_accuracy`)."""
+  method, source, scorer = needs(context, 'method', name), needs(context, 'source', name), context.get('scorer')
+  mean, std = np.asarray(source.mean, np.float32), np.asarray(source.std, np.float32)
+
+  def eval_step(state, batch):
+    mask = batch['mask']
+    out = method.generate(state, batch)['images']
+    images, targets = jnp.clip(out * std + mean, 0, 1), batch['target'] * std + mean
+    sums = {'l1': jnp.sum(jnp.mean(jnp.abs(images - targets), axis=(1, 2, 3)) * mask),
+            'psnr': jnp.sum(psnr(images, targets) * mask), 'ssim': jnp.sum(ssim(images, targets) * mask),
+            'num_examples': jnp.sum(mask)}
+    if scorer is not None:
+      sums['translation_accuracy'] = jnp.sum((scorer(out)[0].argmax(-1) == batch['label']) * mask)
+    return sums
+
+  def summarise(sums):
+    count = max(float(sums['num_examples']), 1.0)
+    return {k: float(v) / count if k != 'num_examples' else float(v) for k, v in sums.items()}
+  plot_keys = ('translation_accuracy', 'ssim') if scorer is not None else ('psnr', 'ssim')
+  return StepEvaluator(name, every_steps, eval_step, method.eval_batches, summarise,
+                       plot_keys=tuple(spec.get('plot_keys', plot_keys)))
