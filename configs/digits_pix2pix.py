@@ -8,7 +8,9 @@ Paper settings kept: U-Net G with skips and dropout, PatchGAN D on (input, outpu
 (64..512), a 2-layer PatchGAN (each logit sees 34x34, the whole image), batch 32 instead of 1.
 Issue #13's target: translation_accuracy (a LeNet trained on real domain-B digits, once per workdir,
 in WORKDIR/scorer) >= 0.95 on the 360 test digits within 20 minutes; psnr and ssim against the true
-B image are logged beside it. Not yet measured. `:smoke` runs 4 steps with tiny networks.
+B image are logged beside it. Measured (experiments/digits_pix2pix/): 0.9556 at step 500 (9 min 26 s
+after launch), 0.9639 at steps 1,000-2,000; the whole 2,000 steps take 36 min on 2 CPU cores.
+`:smoke` runs 4 steps with tiny networks.
 """
 
 from configs import common, digits_cnn
