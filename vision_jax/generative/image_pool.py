@@ -23,6 +23,8 @@ def query(pool: ImagePool, fakes: jax.Array, rng: jax.Array) -> tuple[ImagePool,
   reference: while the pool fills, each fake is stored and returned; then with probability 0.5 a
   random stored image is returned and the fake takes its slot, else the fake itself is returned."""
   capacity = pool.images.shape[0]
+  if capacity == 0:  # pool_size 0: the reference returns the fakes as they are
+    return pool, fakes
 
   def one(pool: ImagePool, inputs):
     fake, key = inputs
@@ -35,6 +37,4 @@ def query(pool: ImagePool, fakes: jax.Array, rng: jax.Array) -> tuple[ImagePool,
     new_pool = ImagePool(pool.images.at[slot].set(stored), jnp.minimum(pool.count + 1, capacity))
     return new_pool, returned
 
-  if capacity == 0:  # pool_size 0: the reference returns the fakes as they are
-    return pool, fakes
   return jax.lax.scan(one, pool, (fakes, jax.random.split(rng, fakes.shape[0])))

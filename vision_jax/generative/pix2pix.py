@@ -39,9 +39,8 @@ def translation_synthesizer(g, l1_weight: float):
   return synthesize
 
 
-def check_pairs(source) -> tuple[int, ...]:
-  """The target images' shape; a UserError for a dataset without paired targets."""
-  batch = next(iter(source.eval_batches()))
+def check_pairs(batch) -> tuple[int, ...]:
+  """The target images' shape of an eval batch; a UserError for a dataset without paired targets."""
   if 'target' not in batch:
     raise UserError("pix2pix needs paired data: batches with a 'target' image (dataset.name "
                     "'digit_domains' with dataset.domain 'pairs')")
@@ -52,15 +51,15 @@ def check_pairs(source) -> tuple[int, ...]:
 def build(config, source) -> GenerativeMethod:
   check_gan_config(config)
   p = config.pix2pix
-  image_shape, target_shape = tuple(source.image_shape), check_pairs(source)
+  first = next(iter(source.eval_batches()))
+  image_shape, target_shape = tuple(source.image_shape), check_pairs(first)
   g = UNet(widths=tuple(p.g_widths), out_channels=target_shape[-1], norm=p.norm, dropout_blocks=p.dropout_blocks)
   d = PatchGAN(width=p.d_width, num_layers=p.d_layers, norm=p.norm)
   g_lr_fn, g_tx, d_tx = build_optimizers(config)
   pair_shape = (*image_shape[:2], image_shape[-1] + target_shape[-1])
   networks = {'g': Network(g, g_tx, (jnp.zeros((2, *image_shape)),), ema=True),
               'd': Network(d, d_tx, (jnp.zeros((2, *pair_shape)), jnp.zeros((2,), jnp.int32)))}
-  shown = next(iter(source.eval_batches()))
-  shown = {k: np.asarray(shown[k][:p.grid_images]) for k in ('image', 'target')}
+  shown = {k: np.asarray(first[k][:p.grid_images]) for k in ('image', 'target')}
 
   def generate(state, batch):
     return {'images': apply_ema(g, state, 'g', batch['image']), 'mask': batch['mask']}

@@ -199,32 +199,32 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
   pending: list[Metrics] = []
   records: dict[str, dict] = {}
   train_metrics: dict = {}
-  notice, preempted = PreemptionNotice(), False
-  for step in range(start_step + 1, num_steps + 1):
-    state, metrics = p_train_step(state, next(batches), train_rng)
-    pending.append(metrics)
-    preempted = notice.reached(step) and step < num_steps
-    log_now = is_due(step, config.log_every_steps, num_steps)
-    save_now = is_due(step, config.checkpoint_every_steps, num_steps) or preempted
-    if log_now or save_now:
-      # Host sync only here: check divergence before anything is logged or saved. A train record
-      # averages its whole log interval, whatever the checkpoint cadence.
-      train_metrics = _mean_metrics(pending)
-      check_finite(train_metrics, step, last_good, workdir)
-      if log_now:
-        pending.clear()
-        rates = progress.update(step)
-        writer.write(step, 'train', {**train_metrics, **rates})
-        shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}
-        logging.info(progress.line(step, rates, shown))
-    due = [e for e in evaluators if is_due(step, e.every_steps, num_steps)]
-    records.update(run_evaluators(due, state, step, writer))
-    if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
-                              force=step == num_steps or preempted):
-      last_good = step
-    if preempted:
-      break
-  notice.close()
+  preempted = False
+  with PreemptionNotice() as notice:  # SIGTERM handled only while the loop runs, whatever ends it
+    for step in range(start_step + 1, num_steps + 1):
+      state, metrics = p_train_step(state, next(batches), train_rng)
+      pending.append(metrics)
+      preempted = notice.reached(step) and step < num_steps
+      log_now = is_due(step, config.log_every_steps, num_steps)
+      save_now = is_due(step, config.checkpoint_every_steps, num_steps) or preempted
+      if log_now or save_now:
+        # Host sync only here: check divergence before anything is logged or saved. A train record
+        # averages its whole log interval, whatever the checkpoint cadence.
+        train_metrics = _mean_metrics(pending)
+        check_finite(train_metrics, step, last_good, workdir)
+        if log_now:
+          pending.clear()
+          rates = progress.update(step)
+          writer.write(step, 'train', {**train_metrics, **rates})
+          shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}
+          logging.info(progress.line(step, rates, shown))
+      due = [e for e in evaluators if is_due(step, e.every_steps, num_steps)]
+      records.update(run_evaluators(due, state, step, writer))
+      if save_now and ckpt.save(step, {'state': to_checkpoint(state), 'rng': train_rng},
+                                force=step == num_steps or preempted):
+        last_good = step
+      if preempted:
+        break
   ckpt.close()
   if preempted:
     writer.close()

@@ -43,6 +43,12 @@ class PreemptionNotice:
       return multihost_utils.reached_preemption_sync_point(step)
     return self.received
 
+  def __enter__(self) -> 'PreemptionNotice':
+    return self
+
+  def __exit__(self, *exc_info) -> None:
+    self.close()
+
   def close(self) -> None:
     """Gives SIGTERM back its earlier handler."""
     if self._previous is not None:
