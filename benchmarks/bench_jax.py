@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmarks import timing
 from benchmarks.specs import Spec
-from configs import common, voc_ssd
+from configs import common
 from vision_jax import models
 from vision_jax.detectors import build_detector
 from vision_jax.generative import METHODS
@@ -36,15 +36,17 @@ def classifier_parts(spec: Spec, dtype: str):
 
 
 def detector_parts(spec: Spec, dtype: str):
-  """SSD300-VGG16 as configs/voc_ssd.py:ssd300 builds it; eval decodes and runs NMS."""
-  config = voc_ssd.get_config('ssd300')
+  """The detector as its config builds it (SSD300-VGG16: configs/voc_ssd.py:ssd300; Faster R-CNN:
+  configs/coco_faster_rcnn.py), with the config's frozen layers; eval decodes and runs NMS."""
+  config = spec.config()
   config.model.dtype = dtype
   detector = build_detector(config, spec.num_classes, spec.shape)
   lr_fn = lambda step: 1e-3
   tx = create_optimizer(config.optimizer, lr_fn)
   create = lambda rng: create_train_state(rng, detector.model, tx, spec.shape)
   eval_fn = lambda state, images: detector.postprocess(detector.model.apply(state.variables(), images, train=False))
-  return create, detection.make_train_step(detector, lr_fn), eval_fn
+  train_step = detection.make_train_step(detector, lr_fn, config.freeze, config.freeze_batch_stats)
+  return create, train_step, eval_fn
 
 
 def gan_parts(spec: Spec, dtype: str):

@@ -28,30 +28,42 @@ def _prepare(module, compile_model: bool):
   return torch.compile(module) if compile_model else module
 
 
+def _sgd_step(parameters, lr: float, train_loss):
+  """step(): one SGD-momentum (0.9) update of `parameters` on train_loss(), returning the loss."""
+  optimizer = torch.optim.SGD(parameters, lr=lr, momentum=0.9)
+
+  def step():
+    optimizer.zero_grad(set_to_none=True)
+    loss = train_loss()
+    loss.backward()
+    optimizer.step()
+    return loss
+  return step
+
+
+def _eval_forward(runner, inputs, dtype: str):
+  """forward(): runner(inputs) in eval mode, without gradients, then back to train mode."""
+  def forward():
+    runner.eval()
+    with torch.no_grad(), _autocast(dtype):
+      out = runner(inputs)
+    runner.train()
+    return out
+  return forward
+
+
 def _supervised(model, compile_model: bool, dtype: str, images, loss_of, lr: float):
   """step() (one SGD-momentum update of loss_of(model outputs)) and forward() (eval mode, no grad)
   for a channels_last model on a fixed batch of images."""
   model = model.to(device(), memory_format=torch.channels_last)
   runner = _prepare(model, compile_model)
-  optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
   images = images.to(memory_format=torch.channels_last)
 
-  def step():
-    optimizer.zero_grad(set_to_none=True)
+  def train_loss():
     with _autocast(dtype):
       outputs = runner(images)
-    loss = loss_of(outputs)
-    loss.backward()
-    optimizer.step()
-    return loss
-
-  def forward():
-    runner.eval()
-    with torch.no_grad(), _autocast(dtype):
-      out = runner(images)
-    runner.train()
-    return out
-  return step, forward
+    return loss_of(outputs)
+  return _sgd_step(model.parameters(), lr, train_loss), _eval_forward(runner, images, dtype)
 
 
 def classifier_step(spec: Spec, batch: dict, compile_model: bool, dtype: str):
@@ -100,18 +112,51 @@ def _sync():
     torch.cuda.synchronize()
 
 
+def torchvision_targets(boxes: torch.Tensor, labels: torch.Tensor, image_hw: tuple[int, int]) -> list[dict]:
+  """Our padded (ymin, xmin, ymax, xmax) boxes in [0, 1] and 0-based labels as torchvision's
+  per-image targets: (x1, y1, x2, y2) in pixels, labels from 1 (0 is its background)."""
+  h, w = image_hw
+  scale = torch.tensor([w, h, w, h], dtype=boxes.dtype, device=boxes.device)
+  return [{'boxes': b[:, [1, 0, 3, 2]] * scale, 'labels': l + 1} for b, l in zip(boxes, labels)]
+
+
+def torchvision_detector_step(spec: Spec, batch: dict, compile_model: bool, dtype: str):
+  """One SGD-momentum update of a torchvision detector on the sum of its own losses (its transform,
+  matching or sampling and loss, as its references train it), and forward() = its eval mode with
+  decoding and NMS (as our eval). Learning rate 1e-5: from scratch, at 1e-3 both torchvision
+  detectors diverge to NaN within 3 steps (their initial losses are in the hundreds), and NaN boxes
+  would change the work NMS does; the rate does not change a step's work."""
+  if compile_model:
+    raise ValueError('torchvision detectors are timed eager only')
+  model = spec.torchvision_model().to(device()).train()
+  images = list(batch['image'])
+  targets = torchvision_targets(batch['boxes'], batch['labels'], spec.shape[:2])
+
+  def train_loss():
+    with _autocast(dtype):
+      return sum(model(images, targets).values())
+  return (_sgd_step([p for p in model.parameters() if p.requires_grad], 1e-5, train_loss),
+          _eval_forward(model, images, dtype))
+
+
+def step_builder(spec: Spec, framework: str):
+  """The (step, forward) builder for a model kind and PyTorch framework."""
+  if framework == 'torchvision':
+    return torchvision_detector_step
+  return {'gan': gan_step, 'detector': detector_step}.get(spec.kind, classifier_step)
+
+
 def benchmark(spec: Spec, host_batch: dict, dtype: str, warmup: int, steps: int, eval_steps: int,
-              compile_model: bool) -> dict:
-  """Train-step and eval throughput of the PyTorch reference; `compile_s` is the first step's
-  time (torch.compile traces and compiles there)."""
+              framework: str = 'torch') -> dict:
+  """Train-step and eval throughput of the PyTorch reference (framework torch, torch_compile or
+  torchvision); `compile_s` is the first step's time (torch.compile traces and compiles there)."""
   torch.manual_seed(0)
   batch = {'image': torch.from_numpy(np.ascontiguousarray(host_batch['image'].transpose(0, 3, 1, 2))).to(device()),
            'label': torch.from_numpy(host_batch['label'].astype(np.int64)).to(device())}
   if spec.kind == 'detector':
     batch['boxes'] = torch.from_numpy(host_batch['boxes']).to(device())
     batch['labels'] = torch.from_numpy(host_batch['labels'].astype(np.int64)).to(device())
-  make = {'gan': gan_step, 'detector': detector_step}.get(spec.kind, classifier_step)
-  step, forward = make(spec, batch, compile_model, dtype)
+  step, forward = step_builder(spec, framework)(spec, batch, framework == 'torch_compile', dtype)
   start = time.perf_counter()
   step()
   _sync()

@@ -3,7 +3,8 @@
   python benchmarks/run.py --models=lenet,resnet20 --frameworks=jax,torch --out=benchmarks/results.json
 
 Each (model, framework) runs in its own subprocess, so peak memory and compile caches are its own.
-Frameworks: jax, torch (eager, channels_last), torch_compile (channels_last + torch.compile).
+Frameworks: jax, torch (eager, channels_last), torch_compile (channels_last + torch.compile),
+torchvision (torchvision's own detectors, eager; needs torchvision).
 Per model it records the median train-step images/s over timed steps after warm-up (each step
 synchronised), compile time (kept out of the timed steps), peak memory and eval images/s; the
 ratio JAX / best PyTorch; and, with --pipelines, tf.data decode+augment images/s per core.
@@ -24,7 +25,7 @@ from absl import app, flags  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.specs import SPECS  # noqa: E402
 
-FRAMEWORKS = ('jax', 'torch', 'torch_compile')
+FRAMEWORKS = ('jax', 'torch', 'torch_compile', 'torchvision')
 
 flags.DEFINE_list('models', list(SPECS), f'models to run: {", ".join(SPECS)}')
 flags.DEFINE_list('frameworks', ['jax', 'torch', 'torch_compile'], f'of {", ".join(FRAMEWORKS)}')
@@ -37,6 +38,7 @@ flags.DEFINE_list('pipelines', [], 'input pipelines to time: classification, det
 flags.DEFINE_integer('pipeline_batches', 20, 'timed batches per pipeline measurement')
 flags.DEFINE_integer('pipeline_batch', 32, 'images per pipeline batch')
 flags.DEFINE_string('out', 'benchmarks/results.json', 'JSON results')
+flags.DEFINE_bool('append', False, 'add this run\'s rows to those already in --out (one JSON from several runs)')
 flags.DEFINE_string('results_md', 'benchmarks/RESULTS.md', 'markdown whose generated table is replaced; "" skips')
 flags.DEFINE_string('label', '', 'a name for this run in RESULTS.md (e.g. "CPU defaults")')
 flags.DEFINE_bool('donate', True, 'JAX: donate the train state to the step (as the trainer does)')
@@ -66,7 +68,7 @@ def measure(model: str, framework: str) -> dict:
     torch.set_num_threads(os.cpu_count() or 1)
     host = bench_jax.synthetic_batch(spec, batch)
     result = bench_torch.benchmark(spec, host, FLAGS.dtype, FLAGS.warmup, FLAGS.steps, FLAGS.eval_steps,
-                                   compile_model=framework == 'torch_compile')
+                                   framework)
   return {'model': model, 'framework': framework, 'batch': batch, 'dtype': FLAGS.dtype,
           'peak_rss_mb': timing.peak_rss_mb(), 'baseline_rss_mb': baseline, **result}
 
@@ -74,7 +76,7 @@ def measure(model: str, framework: str) -> dict:
 def run_subprocess(model: str, framework: str, argv: list[str]) -> dict:
   """measure() in a fresh interpreter; failures become {'error': ...}."""
   from benchmarks import timing
-  passthrough = [a for a in argv[1:] if not a.startswith(('--models', '--frameworks', '--single', '--out',
+  passthrough = [a for a in argv[1:] if not a.startswith(('--models', '--frameworks', '--single', '--out', '--append',
                                                           '--results_md', '--pipelines', '--label'))]
   command = [sys.executable, os.path.abspath(__file__), f'--single={model}:{framework}', *passthrough]
   return {'model': model, 'framework': framework,
@@ -92,7 +94,7 @@ def main(argv):
   rows = []
   for model in FLAGS.models:
     for framework in FLAGS.frameworks:
-      if framework != 'jax' and SPECS[model].torch_model is None:
+      if not SPECS[model].runs(framework):
         continue
       row = run_subprocess(model, framework, sys.argv)
       print(report.row_line(row), flush=True)
@@ -102,6 +104,10 @@ def main(argv):
     from benchmarks import pipelines as P
     pipelines[name] = P.benchmark(name, FLAGS.pipeline_batches, FLAGS.pipeline_batch)
     print(f'pipeline {name}: {pipelines[name]}', flush=True)
+  if FLAGS.append and os.path.exists(FLAGS.out):
+    with open(FLAGS.out) as f:
+      earlier = json.load(f)
+    rows, pipelines = earlier['results'] + rows, {**earlier.get('pipelines', {}), **pipelines}
   results = {'environment': report.environment(), 'label': FLAGS.label, 'results': rows,
              'ratios': report.ratios(rows), 'pipelines': pipelines}
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)

@@ -193,10 +193,10 @@ def faster_rcnn_config(backbone: str = 'resnet50_fpn') -> ml_collections.ConfigD
   # each class's NMS input (>= rpn_post_nms_top_n_test is torchvision's exact behaviour).
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.05, 'iou_threshold': 0.5, 'pre_nms_top_k': 1000,
                                      'max_detections': 100})
-  # ImageNet backbones: stem and first stage frozen, every BatchNorm on its running statistics
-  # (torchvision's trainable_backbone_layers=3 with FrozenBatchNorm2d; detectron2's FREEZE_AT=2).
+  # ImageNet backbones: stem and first stage frozen, every BatchNorm frozen, its scale and shift
+  # too (torchvision's trainable_backbone_layers=3 with FrozenBatchNorm2d; detectron2's FREEZE_AT=2).
   if backbone.startswith('resnet'):
-    c.freeze = '^backbone/(conv1|bn1|layer1_)'
+    c.freeze = r'^backbone/(conv1|bn1|layer1_|layer\d_\d+/(bn\d|downsample/bn)/)'
     c.freeze_batch_stats = '^backbone/'
   elif backbone == 'vgg16':
     c.freeze = '^backbone/conv[12]_'  # Ren et al. fine-tune from conv3_1 up

@@ -2,6 +2,7 @@
 losses from the same weights and batch, over two SGD-momentum steps."""
 
 import json
+import re
 import sys
 
 import jax
@@ -101,3 +102,35 @@ def test_pytorch_ssd300_matches_ours_in_parameters_and_multibox_loss():
   got = float(bench_torch.multibox_loss(torch.from_numpy(loc), torch.from_numpy(logits), torch.from_numpy(batch['boxes']),
                                         torch.from_numpy(batch['labels'].astype(np.int64)), torch.from_numpy(priors)))
   np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_faster_rcnn_is_torchvisions_architecture_with_its_frozen_layers():
+  """The GPU benchmark's two Faster R-CNN R50-FPN: ours has torchvision's parameters (its
+  FrozenBatchNorm keeps scale and shift as buffers, ours as frozen parameters), and the recipe's
+  frozen layers are the ones torchvision does not train (stem, layer1, every BatchNorm)."""
+  from flax import traverse_util
+  from torchvision.ops.misc import FrozenBatchNorm2d
+  from benchmarks.bench_jax import detector_parts
+  spec = SPECS['faster_rcnn']
+  config = spec.config()
+  create, _, _ = detector_parts(spec, 'float32')
+  params = traverse_util.flatten_dict(jax.eval_shape(create, jax.random.PRNGKey(0)).params, sep='/')
+  theirs = spec.torchvision_model()
+  frozen_bn = sum(m.weight.numel() + m.bias.numel() for m in theirs.modules() if isinstance(m, FrozenBatchNorm2d))
+  size = lambda leaves: sum(int(np.prod(x.shape)) for x in leaves)
+  assert size(params.values()) == sum(p.numel() for p in theirs.parameters()) + frozen_bn
+  trained = [v for k, v in params.items() if not re.match(config.freeze, k)]
+  assert size(trained) == sum(p.numel() for p in theirs.parameters() if p.requires_grad)
+
+
+def test_torchvision_targets_are_pixel_corners_with_labels_from_one():
+  boxes = torch.tensor([[[0.1, 0.2, 0.5, 0.6]]])
+  [target] = bench_torch.torchvision_targets(boxes, torch.tensor([[0]]), (800, 400))
+  np.testing.assert_allclose(target['boxes'].numpy(), [[80.0, 80.0, 240.0, 400.0]])
+  assert target['labels'].tolist() == [1]
+
+
+def test_only_models_with_a_version_for_a_framework_run_in_it():
+  assert SPECS['faster_rcnn'].runs('jax') and SPECS['faster_rcnn'].runs('torchvision')
+  assert not SPECS['faster_rcnn'].runs('torch') and not SPECS['resnet50'].runs('torchvision')
+  assert SPECS['ssd300'].runs('torch') and SPECS['ssd300'].runs('torchvision')
