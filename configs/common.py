@@ -311,6 +311,34 @@ def gan_config(image_size: int) -> ml_collections.ConfigDict:
   return c
 
 
+def cyclegan_config(image_size: int) -> ml_collections.ConfigDict:
+  """A complete CycleGAN config with the paper's settings (Zhu et al. 2017): ResNet generators (9
+  blocks at 256 px, 6 at 128), 70x70 PatchGAN discriminators, instance norm, LSGAN, cycle weight 10,
+  identity 0.5 x cycle, image pools of 50, Adam 2e-4 / beta1 0.5, batch 1, the rate constant for the
+  first half and then linearly to 0; over gan_config's keys."""
+  c = gan_config(image_size)
+  c.method = 'cyclegan'
+  del c.gan.latent_dim, c.gan.g_widths, c.gan.d_widths, c.gan.conditional, c.gan.sample_batch_stats
+  c.gan.loss = 'lsgan'
+  c.cyclegan = ml_collections.ConfigDict()
+  c.cyclegan.g_width = 64
+  c.cyclegan.g_blocks = 9 if image_size >= 256 else 6
+  c.cyclegan.d_width = 64
+  c.cyclegan.d_layers = 3          # 3: the 70x70 PatchGAN
+  c.cyclegan.norm = 'instance'     # 'batch' | 'instance' | 'none'
+  c.cyclegan.cycle_weight = 10.0
+  c.cyclegan.identity_weight = 0.5  # x cycle_weight; needs both domains with the same channels
+  c.cyclegan.pool_size = 50
+  c.cyclegan.grid_images = 16      # test inputs shown in WORKDIR/samples/ (A, G_AB(A), G_BA(G_AB(A)))
+  c.schedule.name = 'linear'
+  c.schedule.decay_start = 0.5     # the paper: 100 epochs at 2e-4, then 100 decaying to 0
+  c.batch_size = 1
+  c.eval_batch_size = 1
+  c.domain_scorer = None           # optional A-vs-B classifier config (tasks/generative.py)
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('translation'), 'samples': evaluator('sample_grid')})
+  return c
+
+
 def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
   """A complete inpainting config (task 'inpaint'): a context encoder trained with Pathak et al.'s
   0.999 L2 + 0.001 adversarial loss against the DCGAN discriminator of gan_config."""

@@ -16,13 +16,19 @@ after launch), 0.9639 at steps 1,000-2,000; the whole 2,000 steps take 36 min on
 from configs import common, digits_cnn
 
 
-def domain_b_scorer(smoke: bool = False):
-  """The target-domain classifier that scores translations: LeNet-5 on real domain-B digits."""
+def domain_classifier(domain: str, smoke: bool = False, **dataset):
+  """LeNet-5 trained on real images of digit_domains' `domain` (the scorers' recipe)."""
   c = digits_cnn.scorer_config(smoke)
   c.dataset.name = 'digit_domains'
-  c.dataset.domain = 'b'
+  c.dataset.domain = domain
   c.dataset.max_shift = 0
+  c.dataset.update(dataset)
   return c
+
+
+def domain_b_scorer(smoke: bool = False):
+  """The target-domain classifier that scores translations: LeNet-5 on real domain-B digits."""
+  return domain_classifier('b', smoke)
 
 
 def get_config(arg=None):

@@ -24,6 +24,10 @@ from vision_jax.errors import UserError
     ('restore', 'newest', "config.restore = 'newest' must be 'latest' or 'latest_valid'"),
     ('schedule.base_lr', -0.1, 'config.schedule.base_lr = -0.1 must be >= 0'),
     ('schedule.warmup_steps', -1, 'config.schedule.warmup_steps = -1 must be >= 0'),
+    ('schedule.decay_start', -0.5, 'config.schedule.decay_start = -0.5 must be >= 0 (a fraction'),
+    ('cyclegan.cycle_weight', -10.0, 'config.cyclegan.cycle_weight = -10.0 must be >= 0'),
+    ('cyclegan.identity_weight', -0.5, 'config.cyclegan.identity_weight = -0.5 must be >= 0 (0: no identity loss)'),
+    ('cyclegan.pool_size', -1, 'config.cyclegan.pool_size = -1 must be >= 0 (0: no history pool)'),
     ('label_smoothing', 1.5, 'config.label_smoothing = 1.5 must be in [0, 1]'),
     ('dataset.channels', 0, 'config.dataset.channels = 0 must be >= 1'),
     ('dataset.image_size', -32, 'config.dataset.image_size = -32 must be >= 0'),
@@ -34,7 +38,7 @@ from vision_jax.errors import UserError
                                           'nor one of: efficientnet_lite0_imagenet'),
 ])
 def test_each_rule_refuses_its_nonsense_value(key, value, message):
-  config = load_config('digits_cnn', 'smoke')
+  config = load_config('digits_cyclegan' if key.startswith('cyclegan.') else 'digits_cnn', 'smoke')
   parent, _, leaf = key.rpartition('.')
   (config[parent] if parent else config)[leaf] = value
   with pytest.raises(UserError, match=re.escape(message)):

@@ -36,7 +36,7 @@ def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path, smoke_s
   import orbax.checkpoint as ocp
   manager = ocp.CheckpointManager(str(tmp_path / 'checkpoints'), item_handlers=ocp.StandardCheckpointHandler())
   tree = manager.item_metadata(4)['state']
-  assert set(tree) == {'nets', 'ema'} and set(tree['nets']) == {'g', 'd'} and set(tree['ema']) == {'g'}
+  assert set(tree) == {'nets', 'ema', 'buffers'} and set(tree['nets']) == {'g', 'd'} and set(tree['ema']) == {'g'}
   assert {'params', 'opt_state', 'batch_stats', 'step'} <= set(tree['nets']['g']) and 'opt_state' in tree['nets']['d']
   assert set(tree['ema']['g']) == {'params', 'batch_stats'}
   assert latest_checkpoint(str(tmp_path)).endswith('/4')

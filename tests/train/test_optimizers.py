@@ -47,6 +47,13 @@ def test_linear_decay_ends_at_the_final_fraction_after_warmup():
   np.testing.assert_allclose([fn(0), fn(10), fn(60), fn(110)], [0.0, 0.01, 0.00505, 0.0001], rtol=1e-5)
 
 
+@pytest.mark.parametrize('decay_start', [0.5, 100])
+def test_linear_holds_the_rate_until_decay_start_then_reaches_zero(decay_start):
+  # CycleGAN's schedule: constant for the first half, then linearly to 0 (fraction or absolute step).
+  fn = create_learning_rate_fn(schedule(name='linear', base_lr=2e-4, decay_start=decay_start), 200)
+  np.testing.assert_allclose([fn(0), fn(100), fn(150), fn(200)], [2e-4, 2e-4, 1e-4, 0.0], atol=1e-9)
+
+
 def test_unknown_names_list_the_choices():
   with pytest.raises(UserError, match="unknown schedule.name 'step'; choose one of: constant"):
     create_learning_rate_fn(schedule(name='step'), 10)

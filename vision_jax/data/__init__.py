@@ -4,6 +4,7 @@ Every source exposes num_classes, image_shape, num_eval_examples, train_batches(
 (infinite, resumable) and eval_batches() (masked; each eval example exactly once).
 """
 
+import functools
 import importlib.util
 
 from vision_jax.data.batching import Batch
@@ -11,18 +12,26 @@ from vision_jax.data.digit_domains import digit_domains_source
 from vision_jax.data.digit_scenes import digit_scenes_source
 from vision_jax.data.digits import digits_source
 from vision_jax.data.faces import faces_source
+from vision_jax.data.unpaired import UnpairedSource
 
 BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': digit_domains_source}
 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                  process_index: int = 0, process_count: int = 1):
-  """A bundled source by name, otherwise the TFDS dataset of that name."""
+  """A bundled source by name, otherwise the TFDS dataset of that name; with dataset.b_train_split
+  (CycleGAN's TFDS data) the same dataset read twice, A's splits and B's, as one unpaired source."""
   if config.name in BUNDLED:
     return BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                 process_index, process_count)
   from vision_jax.data.tfds_source import TfdsSource  # deferred: TensorFlow only for TFDS data
-  return TfdsSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+  source = functools.partial(TfdsSource, global_batch_size=global_batch_size, eval_batch_size=eval_batch_size,
+                             seed=seed, process_index=process_index, process_count=process_count)
+  if not config.get('b_train_split'):
+    return source(config)
+  b_config = config.copy_and_resolve_references()
+  b_config.train_split, b_config.eval_split = config.b_train_split, config.get('b_eval_split') or config.eval_split
+  return UnpairedSource(source(config), source(b_config, seed=seed + 1))  # B's order is its own
 
 
 DETECTION_BUNDLED = {'digit_scenes': digit_scenes_source}

@@ -19,7 +19,7 @@ from vision_jax.data.digits import NUM_TEST
 from vision_jax.errors import UserError
 
 B_SEED = 2017
-DOMAINS = ('a', 'b', 'pairs')
+DOMAINS = ('a', 'b', 'pairs', 'unpaired', 'ab')
 IMAGE_SIZE = 32
 TEXTURE_AMPLITUDE = 0.08  # per grating, in [0, 1] pixel units
 
@@ -68,18 +68,51 @@ def unpaired_halves(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   return np.sort(order[: count // 2]), np.sort(order[count // 2:])
 
 
+def domain_a_channels(domain_a: np.ndarray, channels: int) -> np.ndarray:
+  """Domain A with `channels` channels: 1 as rendered, 3 as grey RGB (so that one network can take
+  both domains, as CycleGAN's identity loss needs)."""
+  if channels not in (1, 3):
+    raise UserError(f'dataset.a_channels must be 1 or 3, got {channels}')
+  return np.repeat(domain_a, channels, axis=-1)
+
+
+def unpaired_train(domain_a: np.ndarray, domain_b: np.ndarray, labels: np.ndarray, seed: int):
+  """(A images, their labels, B images) from disjoint halves of the train digits, cut to one length:
+  row i holds two different digits, so no pair is ever seen."""
+  half_a, half_b = unpaired_halves(len(labels), seed)
+  count = min(len(half_a), len(half_b))
+  return domain_a[half_a[:count]], labels[half_a[:count]], domain_b[half_b[:count]]
+
+
 def digit_domains_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                          process_index: int = 0, process_count: int = 1) -> ArraySource:
-  """dataset.name 'digit_domains' at 32x32: config.domain 'a' (grey digits, 1 channel), 'b' (their
-  coloured rendering, 3 channels; a classifier of it scores translations), or 'pairs' (image = A,
-  target = B of the same digit: pix2pix). mean and std apply to both domains."""
+  """dataset.name 'digit_domains' at 32x32, by config.domain:
+    'a'        grey digits (dataset.a_channels: 1, or 3 as grey RGB), digit labels;
+    'b'        their coloured rendering (3 channels; a classifier of it scores translations);
+    'pairs'    image = A, target = B of the same digit (pix2pix);
+    'unpaired' image = A, target = B from the other half of the train digits (CycleGAN); the test
+               split keeps true pairs, for PSNR/SSIM against the right answer;
+    'ab'       A and B together, labelled 0 (A) and 1 (B): the domain classifier's data.
+  mean and std apply to both domains."""
   domain = config.get('domain', 'pairs')
   if domain not in DOMAINS:
     raise UserError(f'unknown dataset.domain {domain!r}; choose one of: {", ".join(DOMAINS)}')
   (train_a, train_b, train_labels), (test_a, test_b, test_labels) = (load_digit_domains(s) for s in ('train', 'test'))
-  images = {'a': (train_a, test_a), 'b': (train_b, test_b), 'pairs': (train_a, test_a)}[domain]
-  extras = {'target': (train_b, test_b)} if domain == 'pairs' else None
-  return ArraySource((images[0], train_labels), (images[1], test_labels), 10, global_batch_size, eval_batch_size,
-                     seed, mean=np.asarray(config.get('mean', 0.5), np.float32),
+  train_a, test_a = (domain_a_channels(x, config.get('a_channels', 1)) for x in (train_a, test_a))
+  num_classes, extras = 10, None
+  if domain == 'unpaired':
+    train_a, train_labels, unpaired_b = unpaired_train(train_a, train_b, train_labels, seed)
+    extras = {'target': (unpaired_b, test_b)}
+  elif domain == 'pairs':
+    extras = {'target': (train_b, test_b)}
+  if domain == 'ab':
+    num_classes = 2
+    train = (np.concatenate([train_a, train_b]), np.repeat(np.int32([0, 1]), len(train_labels)))
+    test = (np.concatenate([test_a, test_b]), np.repeat(np.int32([0, 1]), len(test_labels)))
+  else:
+    images = {'b': (train_b, test_b)}.get(domain, (train_a, test_a))
+    train, test = (images[0], train_labels), (images[1], test_labels)
+  return ArraySource(train, test, num_classes, global_batch_size, eval_batch_size, seed,
+                     mean=np.asarray(config.get('mean', 0.5), np.float32),
                      std=np.asarray(config.get('std', 0.5), np.float32), max_shift=config.get('max_shift', 0),
                      process_index=process_index, process_count=process_count, extras=extras)

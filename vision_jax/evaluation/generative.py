@@ -28,17 +28,18 @@ FEATURE_BATCH = 50
 STREAMED_TRAIN_EXAMPLES = 10_000  # train images taken from a streamed (TFDS) source when no limit is set
 
 
-def real_images(source, split: str, limit: int = 0) -> np.ndarray:
+def real_images(source, split: str, limit: int = 0, key: str = 'image') -> np.ndarray:
   """Normalised real images of a source's 'train' or 'test' split: all of an in-memory source,
-  else the first `limit` (0 = one pass of the eval split; train needs a limit) from its batches."""
-  if hasattr(source, 'split_images'):
+  else the first `limit` (0 = one pass of the eval split; train needs a limit) from its batches.
+  key 'target': the second domain's images (CycleGAN's B), streamed from the train batches."""
+  if hasattr(source, 'split_images') and key == 'image':
     images = source.split_images(split)
     return images[:limit or None]
-  if split == 'test':
+  if split == 'test' and key == 'image':
     batches = ((b['image'][b['mask'] > 0]) for b in source.eval_batches())
   else:
     limit = limit or STREAMED_TRAIN_EXAMPLES
-    batches = (b['image'] for b in source.train_batches(0))
+    batches = (b[key] for b in source.train_batches(0))
   images, count = [], 0
   for chunk in batches:
     images.append(np.asarray(chunk))
@@ -99,13 +100,15 @@ def scorer_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEv
 
 @EVALUATORS.register('fid')
 def fid_evaluator(name: str, spec, context: dict, every_steps: int) -> Optional[StepEvaluator]:
-  """Off while spec.weights is '' (pytorch-fid .pth, torchvision .pth or Keras .h5 Inception-v3)."""
+  """Off while spec.weights is '' (pytorch-fid .pth, torchvision .pth or Keras .h5 Inception-v3).
+  spec.real = 'target' compares with the second domain's real images (CycleGAN's A -> B)."""
   if not spec.get('weights'):
     return None
   method, source, workdir = (needs(context, key, name) for key in ('method', 'source', 'workdir'))
   features = make_fid_features(spec.weights, spec.get('image_size', 299))
   real = cached_features(os.path.join(workdir, 'fid_real_features.npy'),
-                         lambda: batched(jax.jit(features), real_images(source, 'train', spec.get('real_examples', 0))))
+                         lambda: batched(jax.jit(features), real_images(source, 'train', spec.get('real_examples', 0),
+                                                                     spec.get('real', 'image'))))
 
   def eval_step(state, batch):
     return {'inception': features(method.generate(state, batch)['images']), 'mask': batch['mask']}

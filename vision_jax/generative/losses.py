@@ -2,8 +2,8 @@
 
 Each loss returns (d_loss, g_loss) as functions of D's logits on real and generated images,
 averaged over the batch: non-saturating (Goodfellow et al. 2014), hinge (Lim & Ye 2017;
-Miyato et al. 2018) and Wasserstein (Arjovsky et al. 2017; with gradient_penalty: WGAN-GP,
-Gulrajani et al. 2017). r1_penalty is Mescheder et al. 2018's penalty on real data.
+Miyato et al. 2018), least squares (LSGAN, Mao et al. 2017; CycleGAN's) and Wasserstein (Arjovsky
+et al. 2017; with gradient_penalty: WGAN-GP, Gulrajani et al. 2017). r1_penalty is Mescheder et al. 2018's penalty on real data.
 """
 
 from typing import Callable
@@ -24,6 +24,15 @@ def hinge_d(real_logits, fake_logits):
   return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 
+def least_squares_d(real_logits, fake_logits):
+  """LSGAN's D loss as CycleGAN's reference: (MSE(D(real), 1) + MSE(D(fake), 0)) / 2."""
+  return 0.5 * (jnp.mean(jnp.square(real_logits - 1.0)) + jnp.mean(jnp.square(fake_logits)))
+
+
+def least_squares_g(fake_logits):
+  return jnp.mean(jnp.square(fake_logits - 1.0))
+
+
 def wasserstein_d(real_logits, fake_logits):
   return jnp.mean(fake_logits) - jnp.mean(real_logits)
 
@@ -36,6 +45,7 @@ def generator_mean_logit(fake_logits):
 LOSSES = {
     'non_saturating': (non_saturating_d, non_saturating_g),
     'hinge': (hinge_d, generator_mean_logit),
+    'lsgan': (least_squares_d, least_squares_g),
     'wgan_gp': (wasserstein_d, generator_mean_logit),
 }
 

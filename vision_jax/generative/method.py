@@ -28,12 +28,14 @@ class GenerativeMethod:
       one eval batch (fixed noise for DCGAN, completed test images for inpainting).
   eval_batches() -> the fixed eval batches generate() takes.
   grid(state) -> (rows, cols, H, W, C) images in [-1, 1] for the sample-grid evaluator.
+  buffers: the initial value of state.buffers (CycleGAN's image pools), kept in checkpoints.
   """
   networks: dict[str, Network]
   train_step: Callable[[GenerativeState, Batch, jax.Array], tuple[GenerativeState, dict]]
   generate: Callable[[GenerativeState, Batch], dict]
   eval_batches: Callable[[], Iterator[dict]]
   grid: Callable[[GenerativeState], np.ndarray]
+  buffers: dict = dataclasses.field(default_factory=dict)
 
 
 METHODS: Registry[Callable[..., GenerativeMethod]] = Registry('generative method')

@@ -6,9 +6,12 @@ config.pix2pix.adversarial_weight x the GAN loss (config.gan.loss; the paper's i
 non-saturating BCE) + config.pix2pix.l1_weight (100) x the mean |G(input) - target|. The adversarial
 step is generative/adversarial.py's; dropout in G is the paper's noise during training.
 
-The 'translation' evaluator runs G's EMA in eval mode (running BatchNorm statistics, no dropout; the
-paper kept both at test time) on the test pairs: `l1`, `psnr` and `ssim` against the true target in
-[0, 1] pixel units, and with a scorer (a classifier of real target-domain images) `translation_accuracy`.
+The 'translation' evaluator (pix2pix and CycleGAN) runs G's EMA in eval mode (running BatchNorm
+statistics, no dropout; the paper kept both at test time) on the test pairs: `l1`, `psnr` and `ssim`
+against the true target in [0, 1] pixel units; with a scorer (a classifier of real target-domain
+images) `translation_accuracy`; with a domain scorer (real A vs real B) `domain_accuracy`, the share
+of translations it calls B; and where the method reconstructs (CycleGAN) `cycle_l1`, the mean
+|G_BA(G_AB(a)) - a| in [0, 1] pixel units.
 """
 
 import jax
@@ -79,20 +82,31 @@ def build(config, source) -> GenerativeMethod:
 @EVALUATORS.register('translation')
 def translation_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
   """l1, psnr and ssim of the method's translations of the test inputs against their true targets
-  (pixels in [0, 1] through the source's mean and std), and with context['scorer'] the share the
-  target-domain classifier labels correctly (`translation_accuracy`)."""
+  (pixels in [0, 1] through the source's mean and std) where the test split is paired; with context['scorer'] the share the
+  target-domain classifier labels correctly (`translation_accuracy`); with context['domain_scorer']
+  the share it calls domain B (class 1, `domain_accuracy`); `cycle_l1` where generate() returns
+  'reconstructions'."""
   method, source, scorer = needs(context, 'method', name), needs(context, 'source', name), context.get('scorer')
+  domain_scorer = context.get('domain_scorer')
   mean, std = np.asarray(source.mean, np.float32), np.asarray(source.std, np.float32)
+  pixels = lambda x: jnp.clip(x * std + mean, 0, 1)
+  per_image_l1 = lambda x, y: jnp.mean(jnp.abs(x - y), axis=(1, 2, 3))
 
   def eval_step(state, batch):
     mask = batch['mask']
-    out = method.generate(state, batch)['images']
-    images, targets = jnp.clip(out * std + mean, 0, 1), batch['target'] * std + mean
-    sums = {'l1': jnp.sum(jnp.mean(jnp.abs(images - targets), axis=(1, 2, 3)) * mask),
-            'psnr': jnp.sum(psnr(images, targets) * mask), 'ssim': jnp.sum(ssim(images, targets) * mask),
-            'num_examples': jnp.sum(mask)}
+    generated = method.generate(state, batch)
+    out = generated['images']
+    sums = {'num_examples': jnp.sum(mask)}
+    if 'target' in batch:  # a paired test split: compare with the right answer
+      images, targets = pixels(out), batch['target'] * std + mean
+      sums.update(l1=jnp.sum(per_image_l1(images, targets) * mask), psnr=jnp.sum(psnr(images, targets) * mask),
+                  ssim=jnp.sum(ssim(images, targets) * mask))
     if scorer is not None:
       sums['translation_accuracy'] = jnp.sum((scorer(out)[0].argmax(-1) == batch['label']) * mask)
+    if domain_scorer is not None:
+      sums['domain_accuracy'] = jnp.sum((domain_scorer(out)[0].argmax(-1) == 1) * mask)
+    if 'reconstructions' in generated:
+      sums['cycle_l1'] = jnp.sum(per_image_l1(pixels(generated['reconstructions']), batch['image'] * std + mean) * mask)
     return sums
 
   def summarise(sums):

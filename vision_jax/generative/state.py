@@ -24,14 +24,17 @@ class Network:
 
 @flax.struct.dataclass
 class GenerativeState:
-  """Everything a generative run resumes from: nets[name] (params, batch_stats, opt_state, step)
-  and ema[name] = {'params', 'batch_stats'} for the networks with an EMA."""
+  """Everything a generative run resumes from: nets[name] (params, batch_stats, opt_state, step),
+  ema[name] = {'params', 'batch_stats'} for the networks with an EMA, and buffers: the method's
+  other state (CycleGAN's image pools), so that a resumed run continues exactly."""
   nets: dict[str, TrainState]
   ema: dict[str, dict]
+  buffers: dict = flax.struct.field(default_factory=dict)
 
 
-def create_state(rng: jax.Array, networks: dict[str, Network]) -> GenerativeState:
-  """Initialises every network from its own key (split from `rng` in the order of `networks`)."""
+def create_state(rng: jax.Array, networks: dict[str, Network], buffers: dict | None = None) -> GenerativeState:
+  """Initialises every network from its own key (split from `rng` in the order of `networks`);
+  `buffers` are the method's initial non-network state."""
   keys = jax.random.split(rng, len(networks))
   nets, ema = {}, {}
   for key, (name, net) in zip(keys, networks.items()):
@@ -40,7 +43,7 @@ def create_state(rng: jax.Array, networks: dict[str, Network]) -> GenerativeStat
                                    batch_stats=variables.get('batch_stats'))
     if net.ema:
       ema[name] = {'params': variables['params'], 'batch_stats': variables.get('batch_stats')}
-  return GenerativeState(nets=nets, ema=ema)
+  return GenerativeState(nets=nets, ema=ema, buffers=dict(buffers or {}))
 
 
 def apply_with_stats(module: nn.Module, params, stats, *args, train: bool, rngs=None):

@@ -1,10 +1,11 @@
 """Generative training (config.task == 'generative') with any registered method (config.method:
-'dcgan' | 'inpaint'; see vision_jax/generative/method.py for the contract). One jitted step
+'dcgan' | 'inpaint' | 'pix2pix' | 'cyclegan'; see vision_jax/generative/method.py for the contract). One jitted step
 updates the method's networks on the data mesh; config.evals names the evaluators (sample grids,
 the pinned classifier's scores, FID/KID, inpainting errors).
 
 With config.scorer (a classification config) a classifier is trained once per workdir, in
-WORKDIR/scorer (resumed thereafter), and serves the 'scorer' and 'inpainting' evaluators.
+WORKDIR/scorer (resumed thereafter), and serves the 'scorer', 'inpainting' and 'translation'
+evaluators; config.domain_scorer (CycleGAN: real A vs real B) likewise in WORKDIR/domain_scorer.
 """
 
 import functools
@@ -21,10 +22,10 @@ from vision_jax.tasks.registry import TASKS
 from vision_jax.train.loop import Method, train_and_evaluate
 
 
-def train_scorer(scorer_config, workdir: str):
-  """The pinned classifier (trained once in WORKDIR/scorer, resumed thereafter): returns
+def train_scorer(scorer_config, workdir: str, name: str = 'scorer'):
+  """A pinned classifier (trained once in WORKDIR/<name>, resumed thereafter): returns
   scorer(normalised images) -> (softmax probabilities, penultimate features)."""
-  outcome, model = classification.train(scorer_config, os.path.join(workdir, 'scorer'))
+  outcome, model = classification.train(scorer_config, os.path.join(workdir, name))
   variables = jax.device_get(outcome.state.variables())
 
   def scorer(images):
@@ -38,9 +39,11 @@ def build(config, workdir: str):
                         jax.process_index(), jax.process_count())
   generative = METHODS.get(config.method)(config, source)
   scorer = train_scorer(config.scorer, workdir) if config.get('scorer') else None
-  method = Method(create_state=functools.partial(create_state, networks=generative.networks),
-                  train_step=generative.train_step, train_batches=source.train_batches)
-  context = {'method': generative, 'source': source, 'workdir': workdir, 'scorer': scorer}
+  domain_scorer = train_scorer(config.domain_scorer, workdir, 'domain_scorer') if config.get('domain_scorer') else None
+  state_fn = functools.partial(create_state, networks=generative.networks, buffers=generative.buffers)
+  method = Method(create_state=state_fn, train_step=generative.train_step, train_batches=source.train_batches)
+  context = {'method': generative, 'source': source, 'workdir': workdir, 'scorer': scorer,
+             'domain_scorer': domain_scorer}
   return method, build_evaluators(config, context)
 
 

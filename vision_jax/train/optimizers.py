@@ -17,7 +17,8 @@ def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
   (cosine and linear end at base_lr * final_lr_fraction; Ultralytics' lrf is linear's).
 
   piecewise: lr = base_lr * prod(decay_factor for each boundary passed); boundaries are
-  fractions of num_train_steps (< 1) or absolute steps.
+  fractions of num_train_steps (< 1) or absolute steps. linear holds base_lr until `decay_start`
+  (a fraction or a step; CycleGAN's constant-then-linear-to-0 is decay_start 0.5).
   """
   base, warmup = schedule.base_lr, schedule.get('warmup_steps', 0)
   if schedule.name not in SCHEDULES:
@@ -29,7 +30,10 @@ def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
     main = optax.piecewise_constant_schedule(
         base, {s - warmup: schedule.get('decay_factor', 0.1) for s in steps})
   elif schedule.name == 'linear':
-    main = optax.linear_schedule(base, base * schedule.get('final_lr_fraction', 0.0), max(1, num_train_steps - warmup))
+    start = schedule.get('decay_start', 0)
+    hold = (int(start * num_train_steps) if start < 1 else int(start)) - warmup if start else 0
+    main = optax.linear_schedule(base, base * schedule.get('final_lr_fraction', 0.0),
+                                 max(1, num_train_steps - warmup - max(hold, 0)), transition_begin=max(hold, 0))
   else:
     main = optax.cosine_decay_schedule(base, max(1, num_train_steps - warmup),
                                        alpha=schedule.get('final_lr_fraction', 0.0))
