@@ -339,6 +339,40 @@ def cyclegan_config(image_size: int) -> ml_collections.ConfigDict:
   return c
 
 
+def neural_style_config(image_size: int = 224) -> ml_collections.ConfigDict:
+  """A complete neural-style config (Gatys et al. 2016: the image optimised by Adam against a frozen
+  classifier's features; generative/neural_style.py): content photo config.content, style photo
+  config.style, EfficientNet-Lite0's ImageNet features."""
+  c = classification_config()
+  c.task = 'generative'
+  c.method = 'neural_style'
+  c.content = 'skimage:chelsea'    # a path, skimage:NAME or sklearn:NAME
+  c.style = 'sklearn:flower'
+  c.dataset.name = 'content_image'
+  c.dataset.image = c.get_ref('content')
+  c.dataset.image_size = image_size
+  c.dataset.channels = 3
+  c.dataset.mean = (127 / 255,) * 3  # EfficientNet-Lite's (x - 127) / 128 in 0-255 units
+  c.dataset.std = (128 / 255,) * 3
+  c.init_from = 'efficientnet_lite0_imagenet'
+  del c.model, c.label_smoothing, c.accum_steps, c.freeze, c.freeze_batch_stats, c.lr_multipliers
+  c.neural_style = ml_collections.ConfigDict()
+  c.neural_style.network = 'efficientnet_lite0'
+  c.neural_style.content_layer = 'stage5'
+  c.neural_style.style_layers = ('stage1', 'stage2', 'stage3', 'stage4', 'stage5')
+  c.neural_style.layer_weights = ()  # () = 1 each
+  c.neural_style.content_weight = 1.0
+  c.neural_style.style_weight = 0.2  # Adam sees only the ratio: 1 and above lose chelsea's cat classes
+  c.neural_style.tv_weight = 10.0
+  c.optimizer.name = 'adam'
+  c.schedule.name = 'constant'
+  c.schedule.base_lr = 0.02
+  c.schedule.warmup_steps = 0
+  run_length(c, num_train_steps=300, batch_size=1, eval_batch_size=1, eval_every_steps=300, log_every_steps=30)
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('neural_style'), 'samples': evaluator('sample_grid')})
+  return c
+
+
 def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
   """A complete inpainting config (task 'inpaint'): a context encoder trained with Pathak et al.'s
   0.999 L2 + 0.001 adversarial loss against the DCGAN discriminator of gan_config."""

@@ -34,7 +34,7 @@ def get_config(arg=None):
   c.cyclegan.g_width = 32
   c.cyclegan.g_blocks = 3
   c.cyclegan.d_layers = 2
-  common.run_length(c, num_train_steps=2000, batch_size=16, eval_batch_size=120, eval_every_steps=500)
+  common.run_length(c, num_train_steps=1000, batch_size=16, eval_batch_size=120, eval_every_steps=250)
   c.keep_checkpoints = 2
   smoke = 'smoke' in common.options(arg)
   if smoke:

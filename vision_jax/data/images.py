@@ -1,22 +1,32 @@
-"""Reading a single photo for prediction: a file path, or 'skimage:NAME' for scikit-image's bundled photos."""
+"""Reading a single photo (prediction, neural style): a file path, 'skimage:NAME' for scikit-image's
+bundled photos or 'sklearn:NAME' for scikit-learn's sample images; and that photo as a one-image
+source (dataset.name 'content_image')."""
 
 import jax
 import numpy as np
 import skimage.data
 from PIL import Image, UnidentifiedImageError
+from sklearn.datasets import load_sample_image
 
+from vision_jax.data.arrays import ArraySource
 from vision_jax.errors import UserError
 
 BUNDLED_PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'cat')
+SKLEARN_PHOTOS = ('china', 'flower')
 
 
 def read_rgb(spec: str) -> np.ndarray:
-  """HxWx3 uint8 RGB from a path or 'skimage:chelsea'; greyscale and alpha are converted."""
+  """HxWx3 uint8 RGB from a path, 'skimage:chelsea' or 'sklearn:flower'; greyscale and alpha are converted."""
   if spec.startswith('skimage:'):
     name = spec.split(':', 1)[1]
     if name not in BUNDLED_PHOTOS:
       raise UserError(f'unknown bundled photo {name!r}; choose one of: {", ".join(BUNDLED_PHOTOS)}')
     image = getattr(skimage.data, name)()
+  elif spec.startswith('sklearn:'):
+    name = spec.split(':', 1)[1]
+    if name not in SKLEARN_PHOTOS:
+      raise UserError(f'unknown scikit-learn sample image {name!r}; choose one of: {", ".join(SKLEARN_PHOTOS)}')
+    image = load_sample_image(f'{name}.jpg')
   else:
     try:
       with Image.open(spec) as f:
@@ -41,3 +51,16 @@ def center_crop_resize(image: np.ndarray, size: int, crop_fraction: float, metho
   top, left = (h - crop) // 2, (w - crop) // 2
   patch = image[top:top + crop, left:left + crop].astype(np.float32)
   return np.asarray(jax.image.resize(patch, (size, size, 3), method, antialias=False))
+
+
+def content_image_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                         process_index: int = 0, process_count: int = 1) -> ArraySource:
+  """dataset.name 'content_image': the one photo config.image (a path or a bundled name), its
+  central square resized to config.image_size, as both splits (neural style optimises this image)."""
+  if not config.get('image'):
+    raise UserError('no content image given: set --config.content=PATH (or skimage:chelsea)')
+  pixels = center_crop_resize(read_rgb(config.image), config.image_size, 1.0)[None] / 255.0
+  labels = np.zeros(1, np.int32)
+  return ArraySource((pixels, labels), (pixels, labels), 1, global_batch_size, eval_batch_size, seed,
+                     mean=np.asarray(config.get('mean', 0.5), np.float32), std=np.asarray(config.get('std', 0.5), np.float32),
+                     process_index=process_index, process_count=process_count)

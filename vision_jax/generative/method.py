@@ -29,6 +29,7 @@ class GenerativeMethod:
   eval_batches() -> the fixed eval batches generate() takes.
   grid(state) -> (rows, cols, H, W, C) images in [-1, 1] for the sample-grid evaluator.
   buffers: the initial value of state.buffers (CycleGAN's image pools), kept in checkpoints.
+  extras: what the method's own evaluators need from it (neural style: its loss terms).
   """
   networks: dict[str, Network]
   train_step: Callable[[GenerativeState, Batch, jax.Array], tuple[GenerativeState, dict]]
@@ -36,6 +37,7 @@ class GenerativeMethod:
   eval_batches: Callable[[], Iterator[dict]]
   grid: Callable[[GenerativeState], np.ndarray]
   buffers: dict = dataclasses.field(default_factory=dict)
+  extras: dict = dataclasses.field(default_factory=dict)
 
 
 METHODS: Registry[Callable[..., GenerativeMethod]] = Registry('generative method')

@@ -4,7 +4,6 @@ Prints the top classes with their names and writes WORKDIR/predictions.json:
   {"image": PATH, "top5": [{"index": 285, "name": "Egyptian cat", "prob": 0.79}, ...]}
 """
 
-import functools
 import json
 import os
 
@@ -15,17 +14,8 @@ from vision_jax import models
 from vision_jax.data.images import center_crop_resize, read_rgb
 from vision_jax.errors import UserError
 from vision_jax.tasks.registry import TASKS
+from vision_jax.weights.imagenet_classes import imagenet_class_names
 from vision_jax.weights.pretrained import load_pretrained
-
-CLASSES_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'weights', 'imagenet_classes.tsv')
-
-
-@functools.lru_cache(maxsize=1)
-def imagenet_class_names() -> list[str]:
-  """The 1,000 ImageNet-1k class names, by class index."""
-  with open(CLASSES_FILE) as f:
-    return [line.split('\t')[2] for line in f if not line.startswith('#')]
-
 
 def preprocess(image: np.ndarray, config) -> np.ndarray:
   """Center crop + resize + normalise (mean/std in 0-255 pixel units), as the weights were trained."""

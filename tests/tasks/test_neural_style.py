@@ -1,0 +1,40 @@
+"""Neural style: the smoke run lowers the style loss from where it starts, writes the picture, the
+grid and the classifier's top 5; bad image names are one clear line."""
+
+import json
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from tests.helpers import load_config, metrics
+from vision_jax.errors import UserError
+from vision_jax.tasks import run
+
+
+def test_smoke_lowers_the_style_loss_and_writes_the_stylised_photo(tmp_path):
+  final = run(load_config('neural_style'), str(tmp_path))
+  assert final['step'] == 4
+  for key in ('content_loss', 'style_loss', 'tv_loss', 'content_loss_start', 'style_loss_start', 'tv_loss_start'):
+    assert np.isfinite(final[key]), key
+  assert final['content_loss_start'] < 1e-6  # the optimisation starts from the content photo
+  assert final['style_loss'] < final['style_loss_start'] and final['content_loss'] > 0
+  assert final['content_class_kept'] in (0.0, 1.0)
+  assert matplotlib.image.imread(tmp_path / 'stylised.png').shape[:2] == (64, 64)
+  assert matplotlib.image.imread(tmp_path / 'samples' / 'step_0000004.png').shape[:2] == (64, 3 * 64)
+  top5 = json.loads((tmp_path / 'stylised_top5.json').read_text())
+  assert len(top5['top5']) == 5 and top5['content_top1']
+  train = metrics(str(tmp_path), 'train')
+  assert [r['step'] for r in train] == [2, 4] and {'style_loss', 'content_loss', 'tv_loss'} <= set(train[-1])
+
+
+@pytest.mark.parametrize('key, value, message', [
+    ('style', '/no/such/style.jpg', 'image /no/such/style.jpg does not exist'),
+    ('content', 'skimage:horse', "unknown bundled photo 'horse'; choose one of: astronaut"),
+    ('style', 'sklearn:monet', "unknown scikit-learn sample image 'monet'; choose one of: china, flower"),
+])
+def test_bad_image_names_are_one_clear_error(tmp_path, key, value, message):
+  config = load_config('neural_style')
+  config[key] = value
+  with pytest.raises(UserError, match=message):
+    run(config, str(tmp_path))
