@@ -38,3 +38,27 @@ def test_bad_image_names_are_one_clear_error(tmp_path, key, value, message):
   config[key] = value
   with pytest.raises(UserError, match=message):
     run(config, str(tmp_path))
+
+
+def test_feed_forward_smoke_trains_the_transform_network_and_styles_the_held_out_photo(tmp_path):
+  final = run(load_config('fast_style', 'photos,smoke'), str(tmp_path))
+  assert final['step'] == 4
+  for key in ('content_loss', 'style_loss', 'content_loss_start', 'style_loss_start', 'content_class_kept'):
+    assert np.isfinite(final[key]), key
+  assert final['content_loss'] > 0 and final['content_loss_start'] < 1e-6
+  top5 = json.loads((tmp_path / 'stylised_top5.json').read_text())
+  assert top5['content_top1'] and len(top5['top5']) == 5
+  assert matplotlib.image.imread(tmp_path / 'samples' / 'step_0000004.png').shape[:2] == (2 * 64, 64)
+  train = metrics(str(tmp_path), 'train')
+  assert train[-1]['loss'] < train[0]['loss']
+
+
+def test_photos_source_holds_out_the_eval_photos():
+  from vision_jax.data.images import bundled_photo_names, photos_source
+  config = load_config('fast_style', 'photos,smoke').dataset
+  source = photos_source(config, 2, 1, 0)
+  assert len(source.train_labels) == len(bundled_photo_names()) - 1 and source.num_eval_examples == 1
+  assert source.image_shape == (64, 64, 3)
+  config.eval_photos = ('skimage:horse',)
+  with pytest.raises(UserError, match='dataset.eval_photos must name some, not all, of: skimage:astronaut'):
+    photos_source(config, 2, 1, 0)

@@ -12,11 +12,11 @@ from vision_jax.data.digit_domains import digit_domains_source
 from vision_jax.data.digit_scenes import digit_scenes_source
 from vision_jax.data.digits import digits_source
 from vision_jax.data.faces import faces_source
-from vision_jax.data.images import content_image_source
+from vision_jax.data.images import content_image_source, photos_source
 from vision_jax.data.unpaired import UnpairedSource
 
 BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': digit_domains_source,
-           'content_image': content_image_source}
+           'content_image': content_image_source, 'photos': photos_source}
 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,

@@ -64,3 +64,26 @@ def content_image_source(config, global_batch_size: int, eval_batch_size: int, s
   return ArraySource((pixels, labels), (pixels, labels), 1, global_batch_size, eval_batch_size, seed,
                      mean=np.asarray(config.get('mean', 0.5), np.float32), std=np.asarray(config.get('std', 0.5), np.float32),
                      process_index=process_index, process_count=process_count)
+
+
+def bundled_photo_names() -> list[str]:
+  """Every photo that ships offline, as read_rgb names."""
+  return [f'skimage:{n}' for n in BUNDLED_PHOTOS] + [f'sklearn:{n}' for n in SKLEARN_PHOTOS]
+
+
+def photos_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                  process_index: int = 0, process_count: int = 1) -> ArraySource:
+  """dataset.name 'photos': the seven bundled photos (scikit-image's and scikit-learn's), central
+  squares at config.image_size; config.eval_photos (default chelsea) are held out for evaluation,
+  the rest train (the feed-forward style demo)."""
+  held_out = tuple(config.get('eval_photos', ('skimage:chelsea',)))
+  unknown = [name for name in held_out if name not in bundled_photo_names()]
+  if unknown or len(held_out) >= len(bundled_photo_names()):
+    raise UserError(f'dataset.eval_photos must name some, not all, of: {", ".join(bundled_photo_names())}')
+  load = lambda names: np.stack([center_crop_resize(read_rgb(n), config.image_size, 1.0) / 255.0 for n in names])
+  train_names = [n for n in bundled_photo_names() if n not in held_out]
+  return ArraySource((load(train_names), np.zeros(len(train_names), np.int32)),
+                     (load(held_out), np.zeros(len(held_out), np.int32)), 1, global_batch_size, eval_batch_size,
+                     seed, mean=np.asarray(config.get('mean', 0.5), np.float32),
+                     std=np.asarray(config.get('std', 0.5), np.float32),
+                     process_index=process_index, process_count=process_count)
