@@ -121,6 +121,9 @@ class TfdsSource:
       raise UserError(f'unknown dataset.eval_preprocess {config.eval_preprocess!r}; choose one of: '
                       f'{", ".join(self.EVAL_PREPROCESSING)}')
     self.config, self.seed = config, seed
+    # The normalisation the batches carry, for evaluators that map images back to pixels.
+    self.mean = np.asarray(config.get('mean', 0.5), np.float32)
+    self.std = np.asarray(config.get('std', 0.5), np.float32)
     self.builder = _builder(config)
     features = self.builder.info.features
     label_key = config.get('label_key', 'label')

@@ -16,7 +16,7 @@ class UnpairedSource:
     self.a, self.b = a, b
     self.num_classes, self.image_shape, self.num_eval_examples = a.num_classes, a.image_shape, a.num_eval_examples
     self.target_shape = tuple(b.image_shape)
-    self.mean, self.std = a.config.get('mean', 0.5), a.config.get('std', 0.5)
+    self.mean, self.std = a.mean, a.std
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     for batch_a, batch_b in zip(self.a.train_batches(start_step), self.b.train_batches(start_step)):
