@@ -112,16 +112,27 @@ def test_data_without_a_second_domain_is_one_clear_error(tmp_path):
     run(config, str(tmp_path))
 
 
-def test_tfds_recipe_runs_under_mock_data(tmp_path):
+def test_tfds_recipe_runs_under_mock_data_with_fid_both_ways(tmp_path):
   # monet2photo differs only in its dataset name and length (test_paper_settings_of_the_256_px_recipes).
   import tensorflow_datasets as tfds
+  import torch
+  from benchmarks import torch_models as ref
+  torch.manual_seed(0)
+  weights = tmp_path / 'inception.pth'
+  torch.save(ref.randomise_batch_norm(ref.Inception3(1008)).state_dict(), weights)  # pytorch-fid's layout
   config = load_config('cyclegan', 'horse2zebra,smoke')
   assert config.num_train_steps == 4 and config.dataset.name == 'cycle_gan/horse2zebra'
+  config.fid_weights = str(weights)
+  for name in ('fid_ab', 'fid_ba'):
+    config.evals[name].update(image_size=75, real_examples=8, every_steps=0)
   with tfds.testing.mock_data(num_examples=8):
-    final = run(config, str(tmp_path))
+    final = run(config, str(tmp_path / 'run'))
   assert final['step'] == 4 and final['num_examples'] == 8
   assert 0 < final['cycle_l1'] < 1 and 'psnr' not in final  # testA has no paired B
-  grid = matplotlib.image.imread(tmp_path / 'samples' / 'step_0000004.png')
+  for key in ('fid_ab', 'kid_ab', 'fid_ba', 'kid_ba'):
+    assert np.isfinite(final[key]), key
+  assert final['fid_ab'] > 0 and final['fid_ab'] != final['fid_ba']
+  grid = matplotlib.image.imread(tmp_path / 'run' / 'samples' / 'step_0000004.png')
   assert grid.shape[:2] == (3 * 64, 2 * 64)
 
 
@@ -134,3 +145,11 @@ def test_paper_settings_of_the_256_px_recipes(dataset, epoch):
   assert (c.cyclegan.cycle_weight, c.cyclegan.identity_weight, c.cyclegan.pool_size) == (10.0, 0.5, 50)
   assert (c.optimizer.name, c.optimizer.b1, c.schedule.base_lr, c.batch_size) == ('adam', 0.5, 2e-4, 1)
   assert (c.schedule.name, c.schedule.decay_start, c.num_train_steps) == ('linear', 0.5, 200 * epoch)
+
+
+def test_an_fid_direction_the_method_lacks_is_one_clear_error(tmp_path):
+  from configs import common
+  config = short(2)
+  config.evals.fid_x = common.evaluator('fid', weights='inception.pth', direction='ab')
+  with pytest.raises(UserError, match=r"evals.fid_x.direction 'ab' is not one of this method's: ba"):
+    run(config, str(tmp_path))

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import EVALUATORS, PictureEvaluator, StepEvaluator, needs
 from vision_jax.evaluation.fid import cached_features, make_fid_features
 from vision_jax.evaluation.frechet import (feature_statistics, frechet_distance, frechet_distance_of_features,
@@ -101,22 +102,34 @@ def scorer_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEv
 @EVALUATORS.register('fid')
 def fid_evaluator(name: str, spec, context: dict, every_steps: int) -> Optional[StepEvaluator]:
   """Off while spec.weights is '' (pytorch-fid .pth, torchvision .pth or Keras .h5 Inception-v3).
-  spec.real = 'target' compares with the second domain's real images (CycleGAN's A -> B)."""
+  spec.real = 'target' compares with the second domain's real images (CycleGAN's A -> B);
+  spec.direction names another generator of the method (method.extras['directions'][name]:
+  (generate, eval_batches); CycleGAN's 'ba'); spec.metric names the result ('fid' and 'kid' by default,
+  'fid_ba' gives fid_ba and kid_ba)."""
   if not spec.get('weights'):
     return None
   method, source, workdir = (needs(context, key, name) for key in ('method', 'source', 'workdir'))
+  generate, eval_batches = method.generate, method.eval_batches
+  if spec.get('direction'):
+    directions = method.extras.get('directions', {})
+    if spec.direction not in directions:
+      raise UserError(f'evals.{name}.direction {spec.direction!r} is not one of this method\'s: '
+                      f'{", ".join(directions) or "none"}')
+    generate, eval_batches = directions[spec.direction]
+  real_key, metric = spec.get('real', 'image'), spec.get('metric', 'fid')
   features = make_fid_features(spec.weights, spec.get('image_size', 299))
-  real = cached_features(os.path.join(workdir, 'fid_real_features.npy'),
+  cache = 'fid_real_features.npy' if real_key == 'image' else f'fid_real_features_{real_key}.npy'
+  real = cached_features(os.path.join(workdir, cache),
                          lambda: batched(jax.jit(features), real_images(source, 'train', spec.get('real_examples', 0),
-                                                                     spec.get('real', 'image'))))
+                                                                     real_key)))
 
   def eval_step(state, batch):
-    return {'inception': features(method.generate(state, batch)['images']), 'mask': batch['mask']}
+    return {'inception': features(generate(state, batch)['images']), 'mask': batch['mask']}
 
   def summarise(outputs):
     mask = np.concatenate([o['mask'] for o in outputs]) > 0
     generated = np.concatenate([o['inception'] for o in outputs])[mask]
     kid, _ = kernel_distance(generated, real, num_subsets=10, subset_size=1000)
-    return {'fid': frechet_distance_of_features(generated, real), 'kid': kid}
-  return StepEvaluator(name, every_steps, eval_step, method.eval_batches, summarise, reduce='collect',
-                       plot_keys=tuple(spec.get('plot_keys', ('fid',))))
+    return {metric: frechet_distance_of_features(generated, real), metric.replace('fid', 'kid', 1): kid}
+  return StepEvaluator(name, every_steps, eval_step, eval_batches, summarise, reduce='collect',
+                       plot_keys=tuple(spec.get('plot_keys', (metric,))))

@@ -9,7 +9,7 @@ errors |G_BA(G_AB(a)) - a| and |G_AB(G_BA(b)) - b|, + identity_weight (0.5) x cy
 identity errors |G_AB(b) - b| and |G_BA(a) - a|; then each discriminator judges real images against
 fakes drawn through its history pool of pool_size (50) earlier fakes (generative/image_pool.py),
 which lives in state.buffers so a relaunch resumes exactly. Both generators keep an EMA; evaluators
-translate with it.
+translate with it (A -> B; the 'fid' evaluator with direction 'ba' scores G_BA on B's test images).
 """
 
 import jax
@@ -117,6 +117,13 @@ def domain_b_shape(source, batch) -> tuple[int, ...]:
   return tuple(batch['target'].shape[1:])
 
 
+def domain_b_batches(source):
+  """eval_batches() of domain B's test images: an unpaired source's own, else the paired targets."""
+  if hasattr(source, 'target_batches'):
+    return source.target_batches
+  return lambda: ({'image': b['target'], 'mask': b['mask']} for b in source.eval_batches())
+
+
 def check_identity(config, shape_a, shape_b) -> None:
   if config.cyclegan.identity_weight > 0 and shape_a[-1] != shape_b[-1]:
     raise UserError(f'cyclegan.identity_weight needs both domains with the same channels, got {shape_a[-1]} (A) '
@@ -151,5 +158,9 @@ def build(config, source) -> GenerativeMethod:
     as_rgb = lambda x: np.broadcast_to(x, x.shape[:-1] + (max(shape_a[-1], shape_b[-1]),))
     return np.stack([as_rgb(shown), as_rgb(np.asarray(out['images'])), as_rgb(np.asarray(out['reconstructions']))])
 
+  def generate_ba(state, batch):
+    return {'images': apply_ema(modules['g_ba'], state, 'g_ba', batch['image']), 'mask': batch['mask']}
+
   return GenerativeMethod(networks=networks, train_step=make_train_step(modules, config.gan, c, g_lr_fn),
-                          generate=generate, eval_batches=source.eval_batches, grid=grid, buffers=buffers)
+                          generate=generate, eval_batches=source.eval_batches, grid=grid, buffers=buffers,
+                          extras={'directions': {'ba': (generate_ba, domain_b_batches(source))}})
