@@ -13,20 +13,27 @@ the content photo's top-1 ImageNet class is still in the result's top 5 (chelsea
 Departure from the paper, said plainly: Gatys et al. use VGG-19 (content conv4_2; style conv1_1,
 conv2_1, conv3_1, conv4_1, conv5_1) and L-BFGS. Offline, the ImageNet network that ships here is
 EfficientNet-Lite0, so its stage outputs serve (content stage5, style stage1-5) and Adam optimises.
-The network is any zoo classifier whose feature dict holds the named layers: the paper's setting
-would be `--config.neural_style.network=vgg19 --config.init_from=vgg19-dcbbb691.pth` (torchvision's
-file, through the existing importer), `content_layer=conv4_2`, `style_layers` conv1_1 ... conv5_1 and
-ImageNet mean/std in `dataset.mean`/`dataset.std`; no VGG-19 weights ship here, so that path has not
-been run.
+`:vgg19` is the paper's network and layers (content conv4_2; style conv1_1, conv2_1, conv3_1,
+conv4_1, conv5_1; ImageNet mean/std): give torchvision's VGG-19 file as
+`--config.init_from=vgg19-dcbbb691.pth` (through the existing importer). No VGG-19 weights ship here,
+so that path has not been run.
 `:smoke` runs 4 steps at 64 x 64.
 """
 
 from configs import common
+from configs.voc_ssd import IMAGENET_MEAN, IMAGENET_STD
 
 
 def get_config(arg=None):
   c = common.neural_style_config(image_size=224)
-  if 'smoke' in common.options(arg):
+  options = common.options(arg, ('smoke', 'vgg19'))
+  if 'vgg19' in options:
+    c.init_from = ''                 # torchvision's vgg19-dcbbb691.pth: required
+    c.neural_style.network = 'vgg19'
+    c.neural_style.content_layer = 'conv4_2'
+    c.neural_style.style_layers = ('conv1_1', 'conv2_1', 'conv3_1', 'conv4_1', 'conv5_1')
+    c.dataset.mean, c.dataset.std = IMAGENET_MEAN, IMAGENET_STD
+  if 'smoke' in options:
     c.dataset.image_size = 64
     common.run_length(c, num_train_steps=4, batch_size=1, eval_batch_size=1, eval_every_steps=4, log_every_steps=2)
   return c

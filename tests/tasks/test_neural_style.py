@@ -40,6 +40,13 @@ def test_bad_image_names_are_one_clear_error(tmp_path, key, value, message):
     run(config, str(tmp_path))
 
 
+def test_the_vgg19_option_asks_for_its_weights_file(tmp_path):
+  config = load_config('neural_style', 'vgg19,smoke')
+  assert config.neural_style.content_layer == 'conv4_2' and config.neural_style.style_layers[-1] == 'conv5_1'
+  with pytest.raises(UserError, match=r"neural style needs the pretrained vgg19: set --config.init_from=FILE"):
+    run(config, str(tmp_path))
+
+
 def test_feed_forward_smoke_trains_the_transform_network_and_styles_the_held_out_photo(tmp_path):
   final = run(load_config('fast_style', 'photos,smoke'), str(tmp_path))
   assert final['step'] == 4

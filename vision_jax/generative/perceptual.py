@@ -29,6 +29,9 @@ TERMS = ('content_loss', 'style_loss', 'tv_loss')
 def feature_network(config, image_size: int):
   """(features(images) -> {layer: map}, logits(images)) of the frozen pretrained classifier."""
   name = config.neural_style.network
+  if not config.get('init_from'):
+    raise UserError(f'neural style needs the pretrained {name}: set --config.init_from=FILE '
+                    "(for vgg19, torchvision's vgg19-dcbbb691.pth)")
   model = models.build_model(ml_collections.ConfigDict({'name': name}), 1000)
   variables = load_pretrained(config.init_from, name, model, (image_size, image_size, 3))
 
