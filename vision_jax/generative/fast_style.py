@@ -11,8 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.generative.method import METHODS, GenerativeMethod
-from vision_jax.generative.neural_style import to_unit_range
-from vision_jax.generative.perceptual import PerceptualLoss, build_perceptual_loss
+from vision_jax.generative.perceptual import PerceptualLoss, build_perceptual_loss, to_unit_range
 from vision_jax.generative.state import Network, apply_with_stats
 from vision_jax.models.translation import ResNetGenerator
 from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.generative.method import METHODS, GenerativeMethod
-from vision_jax.generative.perceptual import PerceptualLoss, build_perceptual_loss
+from vision_jax.generative.perceptual import PerceptualLoss, build_perceptual_loss, to_unit_range
 from vision_jax.generative.state import Network
 from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer
 
@@ -47,11 +47,6 @@ def make_train_step(loss: PerceptualLoss, targets: jax.Array, lr_fn, low: jax.Ar
     net = net.replace(params={'pixels': jnp.clip(net.params['pixels'], low, high)})
     return state.replace(nets={'image': net}), {'loss': value, **terms, 'learning_rate': lr_fn(net.step - 1)}
   return train_step
-
-
-def to_unit_range(images, mean, std):
-  """Normalised images -> [-1, 1] for the sample grids."""
-  return (images * std + mean) * 2 - 1
 
 
 @METHODS.register('neural_style')

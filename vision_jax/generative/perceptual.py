@@ -93,6 +93,11 @@ def build_perceptual_loss(config, source):
   return perceptual_loss(features, style_image, config.neural_style), jax.jit(logits)
 
 
+def to_unit_range(images, mean, std):
+  """Normalised images -> [-1, 1] for the sample grids."""
+  return (images * std + mean) * 2 - 1
+
+
 def per_image_terms(loss: PerceptualLoss, images, contents) -> dict:
   """The three terms of each image against its own content image."""
   return jax.vmap(lambda x, c: loss.terms(x[None], loss.content_targets(c[None])))(images, contents)
