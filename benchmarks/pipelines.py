@@ -4,15 +4,18 @@ The photos are the offline ones (scikit-image's astronaut, coffee, chelsea; scik
 and flower), JPEG-encoded at ImageNet/VOC-like sizes. 'classification' is the ImageNet recipe
 (configs/imagenet_resnet50.py: inception crop, flip, normalise to 224); 'detection' is SSD300's
 (configs/voc_ssd.py: photometric distortion, expand, min-IoU crop, flip, resize to 300, boxes
-padded). Measured with one tf.data thread (images/s per core) and with all cores.
+padded). 'folder' is 'classification' read from JPEG files in class folders on disk, through the
+image_folder source's own read + decode (vision_jax/data/file_sources.py). Measured with one tf.data
+thread (images/s per core) and with all cores.
 """
 
 import os
+import tempfile
 import time
 
 import numpy as np
 
-PIPELINES = ('classification', 'detection')
+PIPELINES = ('classification', 'detection', 'folder')
 
 
 def photos() -> list[np.ndarray]:
@@ -63,11 +66,44 @@ def _detection_fn(seed: int):
   return fn
 
 
+def jpeg_folder(root: str, count: int = 20) -> list[str]:
+  """jpeg_bytes written as root/<class>/<i>.jpg (two classes); returns the paths."""
+  paths = []
+  for i, data in enumerate(jpeg_bytes(count)):
+    paths.append(os.path.join(root, f'class{i % 2}', f'{i:03d}.jpg'))
+    os.makedirs(os.path.dirname(paths[-1]), exist_ok=True)
+    with open(paths[-1], 'wb') as f:
+      f.write(data)
+  return paths
+
+
+def _folder_fn(seed: int):
+  import importlib
+  import tensorflow as tf
+  from vision_jax.data.file_sources import read_image
+  from vision_jax.data.tfds_source import _preprocess_fn
+  config = importlib.import_module('configs.imagenet_resnet50').get_config(None).dataset
+  augment = _preprocess_fn(config, config.image_size, train=True, seed=seed)
+
+  def fn(index, path):
+    return augment(index, {'image': read_image(path, 3), 'label': tf.constant(0, tf.int64)})
+  return fn
+
+
 def throughput(pipeline: str, threads: int, batch: int = 32, batches: int = 20, warmup: int = 3) -> float:
   """Images/s of decode + augment + batch, on `threads` tf.data threads."""
   import tensorflow as tf
-  fn = {'classification': _classification_fn, 'detection': _detection_fn}[pipeline](seed=0)
-  ds = tf.data.Dataset.from_tensor_slices(jpeg_bytes()).repeat().enumerate()
+  fn = {'classification': _classification_fn, 'detection': _detection_fn, 'folder': _folder_fn}[pipeline](seed=0)
+  if pipeline == 'folder':
+    with tempfile.TemporaryDirectory() as root:
+      elements = jpeg_folder(root)
+      return _timed(tf.data.Dataset.from_tensor_slices(elements), fn, threads, batch, batches, warmup)
+  return _timed(tf.data.Dataset.from_tensor_slices(jpeg_bytes()), fn, threads, batch, batches, warmup)
+
+
+def _timed(elements, fn, threads: int, batch: int, batches: int, warmup: int) -> float:
+  import tensorflow as tf
+  ds = elements.repeat().enumerate()
   ds = ds.map(fn, num_parallel_calls=threads).batch(batch).prefetch(2)
   options = tf.data.Options()
   options.threading.private_threadpool_size = threads

@@ -34,7 +34,7 @@ flags.DEFINE_enum('dtype', 'float32', ['float32', 'bfloat16'], 'compute dtype (P
 flags.DEFINE_integer('warmup', 3, 'untimed steps after compilation')
 flags.DEFINE_integer('steps', 10, 'timed train steps')
 flags.DEFINE_integer('eval_steps', 10, 'timed eval steps')
-flags.DEFINE_list('pipelines', [], 'input pipelines to time: classification, detection')
+flags.DEFINE_list('pipelines', [], 'input pipelines to time: classification, detection, folder')
 flags.DEFINE_integer('pipeline_batches', 20, 'timed batches per pipeline measurement')
 flags.DEFINE_integer('pipeline_batch', 32, 'images per pipeline batch')
 flags.DEFINE_string('out', 'benchmarks/results.json', 'JSON results')

@@ -12,6 +12,23 @@ def evaluator(type_: str, every_steps: int = -1, **keys) -> ml_collections.Confi
   return ml_collections.ConfigDict({'type': type_, 'every_steps': every_steps, **keys})
 
 
+def own_data_keys(d: ml_collections.ConfigDict) -> None:
+  """The keys of data on disk (vision_jax/data/file_sources.py): name 'image_folder', 'coco_json' or
+  'voc_folder' reads them; other sources ignore them."""
+  d.train_dir = ''                 # image_folder: one subfolder of images per class (sorted names = labels)
+  d.eval_dir = ''                  # image_folder: the same class folders for evaluation
+  d.train_annotations = ''         # coco_json: the training annotation JSON
+  d.eval_annotations = ''          # coco_json: the evaluation annotation JSON
+  d.image_dir = ''                 # coco_json: folder the JSON's file_names are relative to ('' = the JSON's)
+  d.root = ''                      # voc_folder: holds Annotations/, JPEGImages/, ImageSets/Main/
+  d.train_list = 'trainval'        # voc_folder: ImageSets/Main/<train_list>.txt ('+' joins lists)
+  d.eval_list = 'test'             # voc_folder: ImageSets/Main/<eval_list>.txt
+  d.class_names = ()               # voc_folder: () = VOC's 20 when the XML names only those, else the names found
+  d.skip_bad = False               # files: skip bad images/annotations (logged) instead of stopping with the list
+  d.check_images = 'decode'        # files: 'decode' every image at start-up, or 'header' (fast; large folders)
+  d.cache = False                  # files: keep decoded train images in memory (small sets)
+
+
 def classification_config() -> ml_collections.ConfigDict:
   """A complete classification config; experiment files override what differs."""
   c = ml_collections.ConfigDict()
@@ -35,6 +52,8 @@ def classification_config() -> ml_collections.ConfigDict:
   c.dataset.channels = 1           # bundled digits: 3 repeats the grey image for RGB backbones
   c.dataset.examples_per_class = 0  # bundled digits: few-shot training subset drawn with `seed` (0 = all)
   c.dataset.shuffle_buffer = 10_000
+  own_data_keys(c.dataset)
+  c.predict_image = ''             # a path: predict with WORKDIR's checkpoint instead of training
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'lenet5'
@@ -151,6 +170,7 @@ def detection_config() -> ml_collections.ConfigDict:
   c.task = 'detection'
   c.detector = 'ssd'                # the detector family (vision_jax/detectors/)
   c.dataset.name = 'digit_scenes'
+  c.dataset.channels = 3            # RGB (TFDS detection data always is; files and digit scenes follow this)
   c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
   c.dataset.resize = 'stretch'      # TFDS: 'stretch' to the square input, or 'letterbox' (aspect kept, padded)
   c.dataset.brightness = 32 / 255   # augment 'photometric'/'ssd': brightness shift (SSD's 32/255)
@@ -162,7 +182,6 @@ def detection_config() -> ml_collections.ConfigDict:
   c.matching = ml_collections.ConfigDict({'iou_threshold': 0.5, 'neg_pos_ratio': 3.0})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.01, 'iou_threshold': 0.45, 'pre_nms_top_k': 200,
                                      'max_detections': 200})
-  c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
   c.predict_score_threshold = 0.3
   # VOC AP (and COCO metrics on COCO data) on the eval cadence; test pictures with detections in
   # WORKDIR/plots/predictions.png after training (num_images 0 turns them off).

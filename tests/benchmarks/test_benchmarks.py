@@ -23,7 +23,7 @@ def test_one_command_writes_results_ratios_and_the_markdown_table(tmp_path):
   out, md = tmp_path / 'results.json', tmp_path / 'RESULTS.md'
   md.write_text('# Benchmarks\n\nhand-written notes stay\n')
   done = subprocess.run([sys.executable, 'benchmarks/run.py', '--models=lenet', '--frameworks=jax,torch',
-                         '--batch=8', '--warmup=1', '--steps=2', '--eval_steps=1', '--pipelines=classification',
+                         '--batch=8', '--warmup=1', '--steps=2', '--eval_steps=1', '--pipelines=classification,folder',
                          '--pipeline_batches=1', '--pipeline_batch=4', f'--out={out}', f'--results_md={md}',
                          '--label=test'], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
@@ -37,6 +37,7 @@ def test_one_command_writes_results_ratios_and_the_markdown_table(tmp_path):
   assert rows[('lenet', 'jax')]['xla_temp_mb'] >= 0
   assert set(results['ratios']) == {'lenet'}
   assert results['pipelines']['classification']['images_per_sec_per_core'] > 0
+  assert results['pipelines']['folder']['images_per_sec_per_core'] > 0   # JPEG files in class folders
   text = md.read_text()
   assert 'hand-written notes stay' in text and '<!-- results:test -->' in text and '| lenet | jax | 8 |' in text
 

@@ -21,11 +21,15 @@ BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                  process_index: int = 0, process_count: int = 1):
-  """A bundled source by name, otherwise the TFDS dataset of that name; with dataset.b_train_split
+  """A bundled source by name, 'image_folder' (class folders on disk), otherwise the TFDS dataset of
+  that name; with dataset.b_train_split
   (CycleGAN's TFDS data) the same dataset read twice, A's splits and B's, as one unpaired source."""
   if config.name in BUNDLED:
     return BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                 process_index, process_count)
+  if config.name == 'image_folder':
+    from vision_jax.data.file_sources import ImageFolderSource  # deferred: TensorFlow only for tf.data sources
+    return ImageFolderSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
   from vision_jax.data.tfds_source import TfdsSource  # deferred: TensorFlow only for TFDS data
   source = functools.partial(TfdsSource, global_batch_size=global_batch_size, eval_batch_size=eval_batch_size,
                              seed=seed, process_index=process_index, process_count=process_count)
@@ -37,15 +41,20 @@ def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int
 
 
 DETECTION_BUNDLED = {'digit_scenes': digit_scenes_source}
+DETECTION_FILES = ('coco_json', 'voc_folder')
 
 
 def build_detection_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                            process_index: int = 0, process_count: int = 1):
   """A detection source: batches with image, boxes (B, G, 4) normalised, labels, box_valid;
-  bundled digit_scenes, otherwise a TFDS detection dataset (voc/2007, voc/2012, coco/2017)."""
+  bundled digit_scenes, your files ('coco_json', 'voc_folder'), otherwise a TFDS detection dataset
+  (voc/2007, voc/2012, coco/2017)."""
   if config.name in DETECTION_BUNDLED:
     return DETECTION_BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                           process_index, process_count)
+  if config.name in DETECTION_FILES:
+    from vision_jax.data.file_sources import FileDetectionSource  # deferred: TensorFlow
+    return FileDetectionSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
   from vision_jax.data.tfds_detection import TfdsDetectionSource  # deferred: TensorFlow
   return TfdsDetectionSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
 

@@ -197,68 +197,35 @@ def group_size(config) -> int:
   return 4 if config.get('mosaic', 0.0) > 0 else 1
 
 
-class TfdsDetectionSource:
-  """See the module docstring; config is config.dataset."""
+class DetectionPipeline:
+  """Train and eval batches from a source's common examples (see TfdsDetectionSource._common); a
+  subclass supplies _train_dataset() (this process's shard, shuffled), _eval_dataset(), the eval
+  counts of every process and, for files on disk, _decode (reads the image after the resumable skip)."""
 
-  def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
-               process_index: int = 0, process_count: int = 1):
-    hide_gpus_from_tensorflow()
+  def _setup(self, config, class_names, global_batch_size: int, eval_batch_size: int, seed: int,
+             process_index: int, process_count: int, category_ids=None, channels: int = 3):
     self.config, self.seed = config, seed
-    self.builder = _builder(config)
-    features = self.builder.info.features
-    if 'objects' not in features or 'bbox' not in features['objects']:
-      raise UserError(f'TFDS dataset {config.name!r} has no objects/bbox features for detection')
-    self.class_names = tuple(features['objects']['label'].names)
+    self.class_names = tuple(class_names)
     self.num_classes = len(self.class_names)
-    size = config.image_size
-    self.image_shape = (size, size, 3)
+    self.category_ids = category_ids
+    self.image_shape = (config.image_size, config.image_size, channels)
     self.max_boxes = config.get('max_boxes', 100)
     self.resize = resize_mode(config)
-    self.category_ids = COCO_CATEGORY_IDS if config.name.startswith('coco') else None
-    problem = normalisation_problem(config.mean, config.std, 3)
+    problem = normalisation_problem(config.mean, config.std, channels)
     if problem:
-      raise UserError(f'{problem} (TFDS {config.name}, decoded as RGB)')
+      raise UserError(f'{problem} ({config.name}, decoded as {"RGB" if channels == 3 else "grey"})')
     self.mean = np.asarray(config.mean, np.float32)
     self.std = np.asarray(config.std, np.float32)
     self.local_batch_size = global_batch_size // process_count
     self.local_eval_batch_size = eval_batch_size // process_count
     self.process_index, self.process_count = process_index, process_count
-    self.train_sources = [tuple(s) for s in config.get('train_sources', ())] or [(config.name, config.train_split)]
-    self.eval_split = tfds.even_splits(config.eval_split, n=process_count, drop_remainder=False)[process_index]
-    self._eval_counts = eval_counts(self.builder, self.eval_split, seed, process_count)
-    self.num_eval_examples = int(sum(self._eval_counts))
     self._warned = False
 
-  def _train_dataset(self):
-    parts = []
-    for name, split in self.train_sources:
-      builder = self.builder if name == self.config.name else _builder(
-          ml_collections.ConfigDict({'name': name, 'data_dir': self.config.get('data_dir', '')}))
-      shard = tfds.even_splits(split, n=self.process_count)[self.process_index]
-      parts.append(_load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
-    ds = parts[0]
-    for part in parts[1:]:
-      ds = ds.concatenate(part)
-    return ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed, reshuffle_each_iteration=True)
+  def _decode(self, example):
+    return example
 
-  def _common(self, example):
-    """The fields every source keeps, in one structure (so VOC 2007 and 2012 concatenate)."""
-    objects = example['objects']
-    shape = tf.shape(example['image'])
-    boxes, labels, flags = objects['bbox'], tf.cast(objects['label'], tf.int32), _flags(objects)
-    # COCO's segment area in pixels sets its small/medium/large ranges; -1 (VOC): the box's own area.
-    area = tf.cast(objects['area'], tf.float32) if 'area' in objects else -tf.ones_like(flags, tf.float32)
-    # Real data has one entry per object in each field; tfds.testing.mock_data does not.
-    n = tf.reduce_min(tf.stack([tf.shape(boxes)[0], tf.shape(labels)[0], tf.shape(flags)[0], tf.shape(area)[0]]))
-    return {'image': example['image'], 'boxes': boxes[:n], 'labels': labels[:n], 'difficult': flags[:n],
-            'area': area[:n], 'image_id': tf.cast(example.get('image/id', tf.constant(-1, tf.int64)), tf.int64),
-            'image_hw': tf.stack([shape[0], shape[1]])}
-
-  def _train_fn(self):
-    return ssd_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes)
-
-  def _eval_fn(self, example):
-    ex = self._common(example)
+  def _eval_fn(self, ex):
+    """A common example -> a padded eval example."""
     # Ground truth stays normalised to the original image: the evaluators map detections back to it.
     image, _ = resize_to_input(tf.cast(ex['image'], tf.float32) / 255.0, ex['boxes'], self.config.image_size,
                                self.resize, self.mean)
@@ -287,18 +254,65 @@ class TfdsDetectionSource:
     if YOLO_OPS & set(augmentation_ops(self.config.get('augment', 'ssd'))) or group_size(self.config) > 1:
       tile, group = yolo_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes, self.local_batch_size)
       n = group_size(self.config)
-      ds = self._train_dataset().repeat().skip(start * n).map(tile, num_parallel_calls=tf.data.AUTOTUNE)
+      ds = self._train_dataset().repeat().skip(start * n)
+      ds = ds.map(lambda ex: tile(self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
       ds = ds.batch(n, drop_remainder=True).enumerate(start=start).map(group, num_parallel_calls=tf.data.AUTOTUNE)
     else:
+      train_fn = ssd_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes)
       ds = self._train_dataset().repeat().enumerate().skip(start)
-      ds = ds.map(self._train_fn(), num_parallel_calls=tf.data.AUTOTUNE)
+      ds = ds.map(lambda index, ex: train_fn(index, self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
 
   def eval_batches(self) -> Iterator[Batch]:
-    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
-    ds = ds.map(self._eval_fn, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = self._eval_dataset().map(lambda ex: self._eval_fn(self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
     count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
     return padded_batches(self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options())))),
                           self.local_eval_batch_size, max(1, count))
+
+
+class TfdsDetectionSource(DetectionPipeline):
+  """See the module docstring; config is config.dataset."""
+
+  def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    hide_gpus_from_tensorflow()
+    self.builder = _builder(config)
+    features = self.builder.info.features
+    if 'objects' not in features or 'bbox' not in features['objects']:
+      raise UserError(f'TFDS dataset {config.name!r} has no objects/bbox features for detection')
+    self._setup(config, features['objects']['label'].names, global_batch_size, eval_batch_size, seed,
+                process_index, process_count, COCO_CATEGORY_IDS if config.name.startswith('coco') else None)
+    self.train_sources = [tuple(s) for s in config.get('train_sources', ())] or [(config.name, config.train_split)]
+    self.eval_split = tfds.even_splits(config.eval_split, n=process_count, drop_remainder=False)[process_index]
+    self._eval_counts = eval_counts(self.builder, self.eval_split, seed, process_count)
+    self.num_eval_examples = int(sum(self._eval_counts))
+
+  def _eval_dataset(self):
+    return _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).map(self._common)
+
+  def _train_dataset(self):
+    parts = []
+    for name, split in self.train_sources:
+      builder = self.builder if name == self.config.name else _builder(
+          ml_collections.ConfigDict({'name': name, 'data_dir': self.config.get('data_dir', '')}))
+      shard = tfds.even_splits(split, n=self.process_count)[self.process_index]
+      parts.append(_load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
+    ds = parts[0]
+    for part in parts[1:]:
+      ds = ds.concatenate(part)
+    return ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed, reshuffle_each_iteration=True)
+
+  def _common(self, example):
+    """The fields every source keeps, in one structure (so VOC 2007 and 2012 concatenate)."""
+    objects = example['objects']
+    shape = tf.shape(example['image'])
+    boxes, labels, flags = objects['bbox'], tf.cast(objects['label'], tf.int32), _flags(objects)
+    # COCO's segment area in pixels sets its small/medium/large ranges; -1 (VOC): the box's own area.
+    area = tf.cast(objects['area'], tf.float32) if 'area' in objects else -tf.ones_like(flags, tf.float32)
+    # Real data has one entry per object in each field; tfds.testing.mock_data does not.
+    n = tf.reduce_min(tf.stack([tf.shape(boxes)[0], tf.shape(labels)[0], tf.shape(flags)[0], tf.shape(area)[0]]))
+    return {'image': example['image'], 'boxes': boxes[:n], 'labels': labels[:n], 'difficult': flags[:n],
+            'area': area[:n], 'image_id': tf.cast(example.get('image/id', tf.constant(-1, tf.int64)), tf.int64),
+            'image_hw': tf.stack([shape[0], shape[1]])}

@@ -47,10 +47,16 @@ def _builder(config):
 
 
 def _resize(image, size: int):
-  """Resizes to size x size unless the image already has that static size (or size is 0)."""
-  if size and (image.shape[0] != size or image.shape[1] != size):
-    return tf.image.resize(image, (size, size), antialias=True)
-  return image
+  """Resizes to size x size unless the image already has that size (or size is 0): decoded files
+  of that size pass through unchanged."""
+  if not size or (image.shape[0] == size and image.shape[1] == size):
+    return image
+  resized = lambda: tf.image.resize(image, (size, size), antialias=True)  # noqa: E731
+  if image.shape[0] is not None and image.shape[1] is not None:
+    return resized()
+  out = tf.cond(tf.reduce_all(tf.shape(image)[:2] == size), lambda: image, resized)
+  out.set_shape((size, size, image.shape[-1]))
+  return out
 
 
 def _preprocess_fn(config, size: int, train: bool, seed: int):
@@ -105,21 +111,49 @@ def _tf_options():
   return options
 
 
+AUGMENTATIONS = ('none', 'flip', 'crop_flip', 'inception_crop_flip', 'center_crop', 'center_crop_flip')
+EVAL_PREPROCESSING = ('resize', 'center_crop')
+
+
+def check_preprocessing(config) -> None:
+  """One line for an unknown dataset.augment or dataset.eval_preprocess."""
+  if config.get('augment', 'none') not in AUGMENTATIONS:
+    raise UserError(f'unknown dataset.augment {config.augment!r}; choose one of: {", ".join(AUGMENTATIONS)}')
+  if config.get('eval_preprocess', 'resize') not in EVAL_PREPROCESSING:
+    raise UserError(f'unknown dataset.eval_preprocess {config.eval_preprocess!r}; choose one of: '
+                    f'{", ".join(EVAL_PREPROCESSING)}')
+
+
+def identity(example):
+  return example
+
+
+def train_pipeline(examples, preprocess, local_batch_size: int, start_step: int, shuffle_buffer: int,
+                   seed: int, decode=identity) -> Iterator[Batch]:
+  """Seeded shuffle, repeat, a resumable skip of the examples already consumed (before decoding),
+  decode + preprocess in parallel, batch, prefetch."""
+  ds = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+  ds = ds.enumerate().skip(start_step * local_batch_size)
+  ds = ds.map(lambda index, example: preprocess(index, decode(example)), num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.batch(local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+  return iter(tfds.as_numpy(ds.with_options(_tf_options())))
+
+
+def eval_pipeline(examples, preprocess, local_batch_size: int, num_batches: int, decode=identity) -> Iterator[Batch]:
+  """num_batches masked batches of the examples in order (all-padding ones after the last)."""
+  ds = examples.enumerate().map(lambda index, example: preprocess(index, decode(example)),
+                                num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.batch(local_batch_size).prefetch(tf.data.AUTOTUNE)
+  return padded_batches(iter(tfds.as_numpy(ds.with_options(_tf_options()))), local_batch_size, max(1, num_batches))
+
+
 class TfdsSource:
   """TFDS classification data for one process; see the module docstring."""
-
-  AUGMENTATIONS = ('none', 'flip', 'crop_flip', 'inception_crop_flip', 'center_crop', 'center_crop_flip')
-  EVAL_PREPROCESSING = ('resize', 'center_crop')
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
     hide_gpus_from_tensorflow()
-    if config.get('augment', 'none') not in self.AUGMENTATIONS:
-      raise UserError(f'unknown dataset.augment {config.augment!r}; choose one of: '
-                      f'{", ".join(self.AUGMENTATIONS)}')
-    if config.get('eval_preprocess', 'resize') not in self.EVAL_PREPROCESSING:
-      raise UserError(f'unknown dataset.eval_preprocess {config.eval_preprocess!r}; choose one of: '
-                      f'{", ".join(self.EVAL_PREPROCESSING)}')
+    check_preprocessing(config)
     self.config, self.seed = config, seed
     # The normalisation the batches carry, for evaluators that map images back to pixels.
     self.mean = np.asarray(config.get('mean', 0.5), np.float32)
@@ -150,21 +184,14 @@ class TfdsSource:
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """Local train batches from global step `start_step` on, forever."""
-    ds = _load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
-    ds = ds.shuffle(self.config.get('shuffle_buffer', 10_000), seed=self.seed,
-                    reshuffle_each_iteration=True).repeat()
-    ds = ds.enumerate().skip(start_step * self.local_batch_size)
+    examples = _load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
     preprocess = _preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
-    ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return iter(tfds.as_numpy(ds.with_options(_tf_options())))
+    return train_pipeline(examples, preprocess, self.local_batch_size, start_step,
+                          self.config.get('shuffle_buffer', 10_000), self.seed)
 
   def eval_batches(self) -> Iterator[Batch]:
     """Masked local eval batches; every process yields the same number of them."""
-    ds = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).enumerate()
+    examples = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
     preprocess = _preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
-    ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
-    count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
-    return padded_batches(iter(tfds.as_numpy(ds.with_options(_tf_options()))),
-                          self.local_eval_batch_size, max(1, count))
+    return eval_pipeline(examples, preprocess, self.local_eval_batch_size,
+                         -(-int(self._eval_counts.max()) // self.local_eval_batch_size))

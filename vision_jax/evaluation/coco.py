@@ -22,15 +22,21 @@ def coco_metrics(images: list[dict], ground_truth: list[dict], detections: list[
   'iscrowd', optional 'area' (the dataset's segment area, which sets COCO's small/medium/large; the
   box's w * h where absent)}]; detections: [{'image_id', 'category_id', 'bbox', 'score'}].
   Returns STAT_NAMES -> value, -1 where the split has no objects of that size, as pycocotools reports."""
-  from pycocotools.coco import COCO  # deferred: pycocotools only for COCO metrics
-  from pycocotools.cocoeval import COCOeval
   annotations = [{**g, 'id': i + 1, 'area': g.get('area') or g['bbox'][2] * g['bbox'][3]}
                  for i, g in enumerate(ground_truth)]
   categories = [{'id': c, 'name': str(c)} for c in category_ids]
+  return evaluate_coco({'images': images, 'annotations': annotations, 'categories': categories}, detections)
+
+
+def evaluate_coco(truth: dict, detections: list[dict]) -> dict:
+  """COCOeval's bbox metrics of detections against a COCO-format ground truth dict (images,
+  annotations with id, area and iscrowd, categories), as STAT_NAMES -> value."""
+  from pycocotools.coco import COCO  # deferred: pycocotools only for COCO metrics
+  from pycocotools.cocoeval import COCOeval
   with contextlib.redirect_stdout(io.StringIO()):
-    gt = _coco_index(COCO(), images, annotations, categories)
+    gt = _coco_index(COCO(), truth)
     # loadRes cannot take an empty list; an empty result set scores 0 where there is ground truth.
-    dt = gt.loadRes(detections) if detections else _coco_index(COCO(), images, [], categories)
+    dt = gt.loadRes(detections) if detections else _coco_index(COCO(), {**truth, 'annotations': []})
     evaluator = COCOeval(gt, dt, 'bbox')
     evaluator.evaluate()
     evaluator.accumulate()
@@ -38,8 +44,8 @@ def coco_metrics(images: list[dict], ground_truth: list[dict], detections: list[
   return {name: float(value) for name, value in zip(STAT_NAMES, evaluator.stats[:6])}
 
 
-def _coco_index(coco, images: list[dict], annotations: list[dict], categories: list[dict]):
-  """A pycocotools COCO object over in-memory lists (no JSON file)."""
-  coco.dataset = {'images': images, 'annotations': annotations, 'categories': categories}
+def _coco_index(coco, truth: dict):
+  """A pycocotools COCO object over an in-memory dataset dict (no JSON file)."""
+  coco.dataset = dict(truth)
   coco.createIndex()
   return coco

@@ -1,11 +1,13 @@
 """Detection evaluators over the detector contract (vision_jax/detectors/base.py):
 
 'detection_ap': VOC AP at IoU 0.5 (`mAP50` all-point, `mAP50_voc07` 11-point) and, for a source
-    with COCO category ids, pycocotools' COCO metrics; boxes in original-image pixels.
+    with COCO category ids, pycocotools' COCO metrics; boxes in original-image pixels. Every
+    evaluation also writes WORKDIR/eval/detections_coco_<step>.json in COCO's results format.
 'detection_pictures': the first `num_images` test images with their detections, drawn to
     WORKDIR/plots/predictions.png (those scoring at least spec.score_threshold, default 0.3).
 """
 
+import json
 import os
 from typing import Optional
 
@@ -14,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.detection.boxes import to_image_pixels
-from vision_jax.evaluation.coco import coco_metrics, to_xywh
+from vision_jax.evaluation.coco import coco_metrics, evaluate_coco, to_xywh
 from vision_jax.evaluation.evaluators import EVALUATORS, PictureEvaluator, StepEvaluator, needs
 from vision_jax.evaluation.pictures import save_detection_grid
 from vision_jax.evaluation.voc import voc_map
@@ -69,9 +71,20 @@ def per_image(outputs: list[dict], input_hw, resize: str):
       index += 1
 
 
-def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'stretch', category_ids=None) -> dict:
-  """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics."""
-  detections, ground_truth, images, coco_gt, coco_dets = [], [], [], [], []
+def coco_results(outputs: list[dict], input_hw, resize: str = 'stretch', category_ids=None) -> list[dict]:
+  """Every detection in COCO's results format: image_id, category_id (the dataset's own ids; label + 1
+  without them), bbox [x, y, w, h] in original-image pixels, score."""
+  return [{'image_id': image_id, 'category_id': int(category_ids[label]) if category_ids is not None else label + 1,
+           'bbox': to_xywh(box), 'score': score}
+          for _, image_id, _, dets, _ in per_image(outputs, input_hw, resize) for label, score, box in dets]
+
+
+def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'stretch', category_ids=None,
+              coco_ground_truth: Optional[dict] = None) -> dict:
+  """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics:
+  against coco_ground_truth (the dataset's own COCO-format annotations) when given, else against the
+  ground truth the eval batches carry."""
+  detections, ground_truth, images, coco_gt = [], [], [], []
   for index, image_id, (h, w), dets, truth in per_image(outputs, input_hw, resize):
     detections += [(index, label, score, box) for label, score, box in dets]
     ground_truth += [(index, label, box, difficult) for label, box, difficult, _ in truth]
@@ -80,31 +93,52 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
       coco_gt += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
                    'iscrowd': int(crowd), **({'area': area} if area > 0 else {})}
                   for label, box, crowd, area in truth]
-      coco_dets += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
-                     'score': score} for label, score, box in dets]
   num_images = int(sum(np.sum(out['mask']) for out in outputs))
   metrics = {'mAP50': voc_map(detections, ground_truth, num_classes)['mAP'],
              'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
              'num_examples': float(num_images)}
   if category_ids is not None:
-    metrics.update(coco_metrics(images, coco_gt, coco_dets, list(category_ids)))
+    results = coco_results(outputs, input_hw, resize, category_ids)
+    metrics.update(evaluate_coco(coco_ground_truth, results) if coco_ground_truth is not None
+                   else coco_metrics(images, coco_gt, results, list(category_ids)))
   return {**metrics, **summed_counts(outputs)}
+
+
+def results_path(workdir: str, name: str, step: int) -> str:
+  """WORKDIR/eval/detections_coco_<step>.json (with the evaluator's name unless it is 'eval')."""
+  return os.path.join(workdir, 'eval', f'detections_coco_{"" if name == "eval" else name + "_"}{step}.json')
+
+
+def export_results(path: str, results: list[dict]) -> None:
+  """Writes COCO-format results (a temporary file renamed into place: never half a file)."""
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path + '.tmp', 'w') as f:
+    json.dump(results, f)
+  os.replace(path + '.tmp', path)
 
 
 @EVALUATORS.register('detection_ap')
 def ap_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
   """Needs context['detector'] and context['source'] (num_classes, image_shape, eval_batches,
-  optional category_ids and resize). spec.dataset overrides config.dataset keys for this evaluator's
-  own eval split (e.g. digit scenes with brighter backgrounds), through context['make_source']."""
+  optional category_ids, coco_ground_truth and resize). spec.dataset overrides config.dataset keys for
+  this evaluator's own eval split (e.g. digit scenes with brighter backgrounds), through
+  context['make_source']. With context['workdir'], every evaluation also writes its detections in
+  COCO's results format (results_path)."""
   detector, source = needs(context, 'detector', name), needs(context, 'source', name)
   if spec.get('dataset'):
     source = needs(context, 'make_source', name)(spec.dataset)
+  resize, category_ids = getattr(source, 'resize', 'stretch'), getattr(source, 'category_ids', None)
 
   def summarise_source(outputs):
-    return summarise(outputs, source.num_classes, source.image_shape[:2], getattr(source, 'resize', 'stretch'),
-                     getattr(source, 'category_ids', None))
+    return summarise(outputs, source.num_classes, source.image_shape[:2], resize, category_ids,
+                     getattr(source, 'coco_ground_truth', None))
+
+  def save(outputs, step: int):
+    export_results(results_path(context['workdir'], name, step),
+                   coco_results(outputs, source.image_shape[:2], resize, category_ids))
   return StepEvaluator(name, every_steps, make_eval_step(detector), source.eval_batches, summarise_source,
-                       reduce='collect', plot_keys=tuple(spec.get('plot_keys', ('mAP50',))))
+                       reduce='collect', plot_keys=tuple(spec.get('plot_keys', ('mAP50',))),
+                       save=save if context.get('workdir') else None)
 
 
 def records_of(detections: dict, index: int, boxes_px: np.ndarray, class_names, min_score: float) -> list[dict]:

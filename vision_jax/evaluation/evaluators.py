@@ -36,6 +36,7 @@ class StepEvaluator:
   summarise: Callable[[Any], dict]
   reduce: str = 'sum'
   plot_keys: tuple[str, ...] = ()
+  save: Optional[Callable[[Any, int], None]] = None   # save(outputs, step) on the first process (e.g. export)
   _compiled: Optional[Callable] = dataclasses.field(default=None, repr=False)
 
   def __call__(self, state: State, step: int) -> dict:
@@ -50,7 +51,10 @@ class StepEvaluator:
         collected.append(jax.device_get(outputs))
       else:
         totals = outputs if totals is None else jax.tree.map(lambda a, b: a + b, totals, outputs)
-    return self.summarise(collected if self.reduce == 'collect' else jax.device_get(totals))
+    outputs = collected if self.reduce == 'collect' else jax.device_get(totals)
+    if self.save is not None and jax.process_index() == 0:
+      self.save(outputs, step)
+    return self.summarise(outputs)
 
 
 @dataclasses.dataclass

@@ -13,6 +13,7 @@ import numpy as np
 from vision_jax import models
 from vision_jax.data.images import center_crop_resize, read_rgb
 from vision_jax.errors import UserError
+from vision_jax.evaluation.predictions import top_k
 from vision_jax.tasks.registry import TASKS
 from vision_jax.weights.imagenet_classes import imagenet_class_names
 from vision_jax.weights.pretrained import load_pretrained
@@ -21,12 +22,6 @@ def preprocess(image: np.ndarray, config) -> np.ndarray:
   """Center crop + resize + normalise (mean/std in 0-255 pixel units), as the weights were trained."""
   x = center_crop_resize(image, config.image_size, config.crop_fraction, config.resize_method)
   return ((x - np.asarray(config.mean, np.float32)) / np.asarray(config.std, np.float32))[None]
-
-
-def top_k(probs: np.ndarray, k: int) -> list[dict]:
-  names = imagenet_class_names()
-  order = np.argsort(-probs)[:k]
-  return [{'index': int(i), 'name': names[i], 'prob': float(probs[i])} for i in order]
 
 
 @TASKS.register('predict')
@@ -39,7 +34,7 @@ def run(config, workdir: str):
   variables = load_pretrained(config.init_from, config.model.name, model, (size, size, 3))
   logits, _ = jax.jit(lambda v, x: model.apply(v, x))(variables, preprocess(image, config.preprocess))
   probs = np.asarray(jax.nn.softmax(logits[0].astype(np.float32)))
-  result = {'image': config.image, f'top{config.top_k}': top_k(probs, config.top_k)}
+  result = {'image': config.image, f'top{config.top_k}': top_k(probs, config.top_k, imagenet_class_names())}
   for rank, entry in enumerate(result[f'top{config.top_k}'], 1):
     print(f'{rank}. {entry["name"]} (class {entry["index"]}): {entry["prob"]:.4f}')
   with open(os.path.join(workdir, 'predictions.json'), 'w') as f:
