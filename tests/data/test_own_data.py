@@ -295,3 +295,22 @@ def test_voc_names_found_in_the_xml(tmp_path):
   assert named.num_classes == 11
   with pytest.raises(UserError, match="unknown class '"):
     build_detection_source(voc_config(tmp_path, class_names=('0', '1')), 2, 2, 0)
+
+
+def test_image_pairs_give_the_digit_domains(tmp_path):
+  from vision_jax.data.digit_domains import load_digit_domains
+  write_layout('image_pairs', str(tmp_path), 0, 0)
+  config = ml_collections.ConfigDict({'name': 'image_pairs', 'train_dir': str(tmp_path / 'train'),
+                                      'eval_dir': str(tmp_path / 'test'), 'image_size': 32, 'channels': 3,
+                                      'mean': 0.0, 'std': 1.0, 'augment': 'jitter', 'load_size': 36})
+  source = build_source(config, 8, 40, 0)
+  a, b, _ = load_digit_domains('test')
+  got = collected(source.eval_batches(), ('image', 'target'))
+  np.testing.assert_array_equal(got['image'], quantised(a.repeat(3, -1)))
+  np.testing.assert_array_equal(got['target'], quantised(b))
+  flipped = build_source(ml_collections.ConfigDict({**config.to_dict(), 'direction': 'BtoA'}), 8, 40, 0)
+  np.testing.assert_array_equal(next(flipped.eval_batches())['image'], got['target'][:40])
+  batch = next(source.train_batches())   # jittered: the same crop and flip of both halves
+  assert batch['image'].shape == batch['target'].shape == (8, 32, 32, 3)
+  grey_input = batch['image'].std(-1).max()
+  assert grey_input < 1e-6 and batch['target'].std(-1).mean() > 0.01

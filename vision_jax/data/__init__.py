@@ -21,15 +21,16 @@ BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': 
 
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                  process_index: int = 0, process_count: int = 1):
-  """A bundled source by name, 'image_folder' (class folders on disk), otherwise the TFDS dataset of
-  that name; with dataset.b_train_split
+  """A bundled source by name, 'image_folder' (class folders on disk) or 'image_pairs' (pix2pix's
+  A|B files), otherwise the TFDS dataset of that name; with dataset.b_train_split
   (CycleGAN's TFDS data) the same dataset read twice, A's splits and B's, as one unpaired source."""
   if config.name in BUNDLED:
     return BUNDLED[config.name](config, global_batch_size, eval_batch_size, seed,
                                 process_index, process_count)
-  if config.name == 'image_folder':
-    from vision_jax.data.file_sources import ImageFolderSource  # deferred: TensorFlow only for tf.data sources
-    return ImageFolderSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+  if config.name in ('image_folder', 'image_pairs'):
+    from vision_jax.data import file_sources  # deferred: TensorFlow only for tf.data sources
+    source = file_sources.ImageFolderSource if config.name == 'image_folder' else file_sources.ImagePairsSource
+    return source(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
   from vision_jax.data.tfds_source import TfdsSource  # deferred: TensorFlow only for TFDS data
   source = functools.partial(TfdsSource, global_batch_size=global_batch_size, eval_batch_size=eval_batch_size,
                              seed=seed, process_index=process_index, process_count=process_count)

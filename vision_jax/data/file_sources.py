@@ -1,6 +1,8 @@
 """tf.data sources over your own files (layouts read and validated in own_data.py):
 
 - 'image_folder' (classification): dataset.train_dir and dataset.eval_dir, one subfolder per class.
+- 'image_pairs' (pix2pix): dataset.train_dir and dataset.eval_dir of images holding A (left half) and
+  B (right half) side by side, as pix2pix's own datasets (facades, maps, edges2shoes) ship.
 - 'coco_json' (detection): dataset.train_annotations, dataset.eval_annotations, optional dataset.image_dir.
 - 'voc_folder' (detection): dataset.root with Annotations/, JPEGImages/, ImageSets/Main/<list>.txt
   (dataset.train_list, dataset.eval_list: VOC's 'trainval' and 'test' by default).
@@ -19,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from vision_jax.data.batching import Batch, normalisation_problem
-from vision_jax.data.own_data import (DetectionSet, class_folders, read_coco_json, read_image_folder,
+from vision_jax.data import augment as aug
+from vision_jax.data.own_data import (DetectionSet, class_folders, read_coco_json, read_image_files, read_image_folder,
                                       read_voc_folder, resolve, voc_class_names)
 from vision_jax.data.tfds_detection import DetectionPipeline
 from vision_jax.data.tfds_source import (_preprocess_fn, check_preprocessing, eval_pipeline,
@@ -75,15 +78,7 @@ class ImageFolderSource:
     hide_gpus_from_tensorflow()
     check_preprocessing(config)
     self.config, self.seed = config, seed
-    channels = config.get('channels', 3)
-    if channels not in (1, 3):
-      raise UserError(f'dataset.channels must be 1 or 3, not {channels}')
-    size = config.get('image_size', 0)
-    if not size:
-      raise UserError('dataset.image_size is not set: images from a folder are resized to image_size x image_size')
-    problem = normalisation_problem(config.get('mean', 0.5), config.get('std', 0.5), channels)
-    if problem:
-      raise UserError(problem)
+    channels, size = checked_shape(config)
     self.mean = np.asarray(config.get('mean', 0.5), np.float32)
     self.std = np.asarray(config.get('std', 0.5), np.float32)
     self.image_shape = (size, size, channels)
@@ -125,6 +120,99 @@ class ImageFolderSource:
                          -(-self._eval_max // self.local_eval_batch_size), self._decode)
 
 
+PAIR_AUGMENTATIONS = ('none', 'jitter')
+DIRECTIONS = ('AtoB', 'BtoA')
+
+
+def pair_preprocess_fn(config, size: int, channels: int, train: bool, seed: int, mean, std):
+  """(index, {'image': A|B side by side}) -> {'image': A, 'target': B, 'label'}, normalised. Train with
+  augment 'jitter' (pix2pix's random jitter): both halves resized to dataset.load_size (286), the
+  same random image_size crop and flip; otherwise resized to image_size. direction 'BtoA' swaps them."""
+  jitter = train and config.get('augment', 'none') == 'jitter'
+  load_size = config.get('load_size', 286)
+
+  def fn(index, example):
+    image = tf.cast(example['image'], tf.float32) / 255.0
+    half = tf.shape(image)[1] // 2
+    a, b = image[:, :half], image[:, half:2 * half]
+    if config.get('direction', 'AtoB') == 'BtoA':
+      a, b = b, a
+    both = tf.concat([a, b], axis=-1)
+    key = tf.stack([tf.constant(seed, tf.int64), index])
+    if jitter:
+      both = tf.image.stateless_random_crop(tf.image.resize(both, (load_size, load_size)), (size, size, 2 * channels),
+                                            seed=key)
+      both = aug.random_flip(both, key + 1)
+    else:
+      both = tf.image.resize(both, (size, size))
+    both.set_shape((size, size, 2 * channels))
+    return {'image': (both[..., :channels] - mean) / std, 'target': (both[..., channels:] - mean) / std,
+            'label': tf.constant(0, tf.int32)}
+  return fn
+
+
+class ImagePairsSource:
+  """Paired images for pix2pix from A|B files; batches hold 'image' (A), 'target' (B) and label 0."""
+
+  num_classes = 1
+
+  def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    hide_gpus_from_tensorflow()
+    if config.get('augment', 'none') not in PAIR_AUGMENTATIONS:
+      raise UserError(f'unknown dataset.augment {config.augment!r} for image_pairs; choose one of: '
+                      f'{", ".join(PAIR_AUGMENTATIONS)}')
+    if config.get('direction', 'AtoB') not in DIRECTIONS:
+      raise UserError(f'unknown dataset.direction {config.direction!r}; choose one of: {", ".join(DIRECTIONS)}')
+    self.config, self.seed = config, seed
+    channels, size = checked_shape(config)
+    self.mean = np.asarray(config.get('mean', 0.5), np.float32)
+    self.std = np.asarray(config.get('std', 0.5), np.float32)
+    self.image_shape = (size, size, channels)
+    decode = decode_check(config)
+    train, problems = read_image_files(config.get('train_dir', ''), 'train_dir', decode)
+    evals, more = read_image_files(config.get('eval_dir', ''), 'eval_dir', decode)
+    resolve(problems + more, config.get('skip_bad', False), 'image_pairs')
+    self.num_train_examples, self.num_eval_examples = len(train), len(evals)
+    self.local_batch_size = global_batch_size // process_count
+    self.local_eval_batch_size = eval_batch_size // process_count
+    self._train = train_shard(train, process_index, process_count)
+    self._eval = eval_shards(evals, process_count)[process_index]
+    self._eval_max = max(len(part) for part in eval_shards(evals, process_count))
+
+  def _decode(self, example):
+    return {'image': read_image(example['path'], self.image_shape[-1])}
+
+  def _preprocess(self, train: bool):
+    return pair_preprocess_fn(self.config, self.image_shape[0], self.image_shape[-1], train, self.seed,
+                              self.mean, self.std)
+
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    examples = tf.data.Dataset.from_tensor_slices({'path': tf.constant(self._train, tf.string)})
+    examples, decode = cached(examples, self._decode, self.config.get('cache', False))
+    return train_pipeline(examples, self._preprocess(True), self.local_batch_size, start_step, len(self._train),
+                          self.seed, decode)
+
+  def eval_batches(self) -> Iterator[Batch]:
+    examples = tf.data.Dataset.from_tensor_slices({'path': tf.constant(self._eval, tf.string)})
+    return eval_pipeline(examples, self._preprocess(False), self.local_eval_batch_size,
+                         -(-self._eval_max // self.local_eval_batch_size), self._decode)
+
+
+def checked_shape(config) -> tuple[int, int]:
+  """(channels, image_size) of a file source's config, with one line for what is wrong."""
+  channels = config.get('channels', 3)
+  if channels not in (1, 3):
+    raise UserError(f'dataset.channels must be 1 or 3, not {channels}')
+  size = config.get('image_size', 0)
+  if not size:
+    raise UserError(f'dataset.image_size is not set: {config.name} images are resized to image_size x image_size')
+  problem = normalisation_problem(config.get('mean', 0.5), config.get('std', 0.5), channels)
+  if problem:
+    raise UserError(problem)
+  return channels, size
+
+
 def records_dataset(records: list) -> tf.data.Dataset:
   """Detection records as examples: path, ragged boxes/labels/difficult/area, image_id."""
   lengths = [len(r.labels) for r in records]
@@ -155,11 +243,7 @@ class FileDetectionSource(DetectionPipeline):
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
     hide_gpus_from_tensorflow()
-    if not config.get('image_size'):
-      raise UserError(f'dataset.image_size is not set: {config.name} images are resized to image_size x image_size')
-    channels = config.get('channels', 3)
-    if channels not in (1, 3):
-      raise UserError(f'dataset.channels must be 1 or 3, not {channels}')
+    channels, _ = checked_shape(config)
     train, evals = (coco_sets if config.name == 'coco_json' else voc_sets)(config)
     self._setup(config, train.class_names, global_batch_size, eval_batch_size, seed, process_index, process_count,
                 train.category_ids, channels)

@@ -137,14 +137,24 @@ def read_image_folder(root: str, key: str, class_names: tuple[str, ...], decode:
       problems.append(Problem(folder, f'empty folder: no {"/".join(e[1:] for e in IMAGE_EXTENSIONS)} images'))
     paths += files
     labels += [class_names.index(name)] * len(files)
-  kept_paths, kept_labels = [], []
-  for path, label, size in zip(paths, labels, image_sizes(paths, decode)):
-    if isinstance(size, str):
-      problems.append(Problem(path, size))
-    else:
-      kept_paths.append(path)
-      kept_labels.append(label)
-  return kept_paths, kept_labels, problems
+  readable = readable_images(paths, decode, problems)
+  return [p for p, ok in zip(paths, readable) if ok], [l for l, ok in zip(labels, readable) if ok], problems
+
+
+def readable_images(paths: list[str], decode: bool, problems: list[Problem]) -> list[bool]:
+  """Whether each image can be read; a Problem is added to `problems` for each that cannot."""
+  sizes = image_sizes(paths, decode)
+  problems += [Problem(path, size) for path, size in zip(paths, sizes) if isinstance(size, str)]
+  return [not isinstance(size, str) for size in sizes]
+
+
+def read_image_files(root: str, key: str, decode: bool = True) -> tuple[list[str], list[Problem]]:
+  """(readable image paths, problems) of every image under root (e.g. pix2pix's A|B pairs)."""
+  paths, problems = image_files(existing_dir(root, key)), []
+  if not paths:
+    problems.append(Problem(root, f'empty folder: no {"/".join(e[1:] for e in IMAGE_EXTENSIONS)} images'))
+  readable = readable_images(paths, decode, problems)
+  return [p for p, ok in zip(paths, readable) if ok], problems
 
 
 def box_problem(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> Optional[str]:

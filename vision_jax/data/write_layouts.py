@@ -1,6 +1,6 @@
 """Writes the bundled data to disk in the layouts users hold their own data in, to try them and to
 test the file sources against the in-memory ones: the digits as class folders, the digit scenes as
-PNGs with a COCO-style JSON or as a VOC devkit folder. Images are saved as 8-bit PNG (pixels
+PNGs with a COCO-style JSON or as a VOC devkit folder, the digit domains as pix2pix's A|B pairs. Images are saved as 8-bit PNG (pixels
 rounded to 1/255); boxes are the scenes' own, in pixels.
 
   python -m vision_jax.data.write_layouts --layout=coco_json --out=/tmp/scenes --num_train=400
@@ -15,9 +15,10 @@ from absl import app, flags
 from PIL import Image
 
 from vision_jax.data.digit_scenes import CLASS_NAMES, IMAGE_SIZE, make_scene
+from vision_jax.data.digit_domains import load_digit_domains
 from vision_jax.data.digits import load_digits_split
 
-LAYOUTS = ('image_folder', 'coco_json', 'voc_folder')
+LAYOUTS = ('image_folder', 'coco_json', 'voc_folder', 'image_pairs')
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -37,6 +38,17 @@ def write_class_folders(root: str, split: str, image_size: int = 8) -> list[str]
   for i, (image, label) in enumerate(zip(images, labels)):
     paths.append(os.path.join(root, str(int(label)), f'{i:05d}.png'))
     save_png(image, paths[-1])
+  return paths
+
+
+def write_image_pairs(root: str, split: str) -> list[str]:
+  """The digit domains of a split as root/<index>.png, A (grey, as RGB) left and B right, as
+  pix2pix's datasets ship; returns the paths in index order."""
+  domain_a, domain_b, _ = load_digit_domains(split)
+  paths = []
+  for i, (a, b) in enumerate(zip(domain_a, domain_b)):
+    paths.append(os.path.join(root, f'{i:05d}.png'))
+    save_png(np.concatenate([a.repeat(3, -1), b], axis=1), paths[-1])
   return paths
 
 
@@ -98,9 +110,10 @@ def write_voc_folder(root: str, split: str, start: int, count: int, list_name: s
 
 def write_layout(layout: str, out: str, num_train: int, num_test: int) -> None:
   """One layout of the bundled data under `out` (train and test splits)."""
-  if layout == 'image_folder':
-    write_class_folders(os.path.join(out, 'train'), 'train')
-    write_class_folders(os.path.join(out, 'test'), 'test')
+  if layout in ('image_folder', 'image_pairs'):
+    write = write_class_folders if layout == 'image_folder' else write_image_pairs
+    write(os.path.join(out, 'train'), 'train')
+    write(os.path.join(out, 'test'), 'test')
   elif layout == 'coco_json':
     for split, count in (('train', num_train), ('test', num_test)):
       write_coco_json(os.path.join(out, 'images'), os.path.join(out, f'{split}.json'), split, 0, count)

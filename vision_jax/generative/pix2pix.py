@@ -46,7 +46,7 @@ def check_pairs(batch) -> tuple[int, ...]:
   """The target images' shape of an eval batch; a UserError for a dataset without paired targets."""
   if 'target' not in batch:
     raise UserError("pix2pix needs paired data: batches with a 'target' image (dataset.name "
-                    "'digit_domains' with dataset.domain 'pairs')")
+                    "'image_pairs' with A|B files, or 'digit_domains' with dataset.domain 'pairs')")
   return tuple(batch['target'].shape[1:])
 
 
