@@ -17,16 +17,17 @@ from vision_jax import models
 from vision_jax.detectors import build_detector
 from vision_jax.generative import METHODS
 from vision_jax.generative.state import apply_ema, create_state
+from vision_jax.ops import onednn
 from vision_jax.tasks import classification, detection
 from vision_jax.train import parallel
 from vision_jax.train.optimizers import create_optimizer
 from vision_jax.train.state import create_train_state
 
 
-def classifier_parts(spec: Spec, dtype: str):
+def classifier_parts(spec: Spec, dtype: str, conv_impl: str = 'xla'):
   """(model, train_step, eval_fn, optimizer) for a zoo classifier, SGD with momentum 0.9, no decay."""
   config = common.classification_config()
-  config.model.name, config.model.dtype = spec.jax_model, dtype
+  config.model.name, config.model.dtype, config.model.conv_impl = spec.jax_model, dtype, conv_impl
   model = models.build_model(config.model, spec.num_classes)
   lr_fn = lambda step: 0.01
   tx = create_optimizer(config.optimizer, lr_fn)
@@ -35,11 +36,11 @@ def classifier_parts(spec: Spec, dtype: str):
   return create, classification.make_train_step(model, lr_fn), eval_fn
 
 
-def detector_parts(spec: Spec, dtype: str):
+def detector_parts(spec: Spec, dtype: str, conv_impl: str = 'xla'):
   """The detector as its config builds it (SSD300-VGG16: configs/voc_ssd.py:ssd300; Faster R-CNN:
   configs/coco_faster_rcnn.py), with the config's frozen layers; eval decodes and runs NMS."""
   config = spec.config()
-  config.model.dtype = dtype
+  config.model.dtype, config.model.conv_impl = dtype, conv_impl
   detector = build_detector(config, spec.num_classes, spec.shape)
   lr_fn = lambda step: 1e-3
   tx = create_optimizer(config.optimizer, lr_fn)
@@ -49,9 +50,10 @@ def detector_parts(spec: Spec, dtype: str):
   return create, train_step, eval_fn
 
 
-def gan_parts(spec: Spec, dtype: str):
+def gan_parts(spec: Spec, dtype: str, conv_impl: str = 'xla'):
   """DCGAN 64x64 (G 512-256-128-64, D 64-128-256-512), non-saturating loss, Adam 2e-4/0.5; eval
   samples images from noise."""
+  onednn.use(conv_impl)
   config = common.gan_config(64)
   config.gan.g_widths, config.gan.d_widths = (512, 256, 128, 64), (64, 128, 256, 512)
   config.gan.num_eval_samples = config.eval_batch_size = 64
@@ -87,12 +89,12 @@ def memory_stats() -> dict:
 
 
 def benchmark(spec: Spec, batch: int, dtype: str, warmup: int, steps: int, eval_steps: int,
-              donate: bool = True) -> dict:
+              donate: bool = True, conv_impl: str = 'xla') -> dict:
   """Train-step and eval throughput, compile times and memory of one model. `pipelined_images_per_sec`
   times the same steps dispatched back to back with one sync at the end (as the trainer runs)."""
   mesh = parallel.data_mesh()
   repl, sharded = parallel.replicated(mesh), parallel.batch_sharded(mesh)
-  create, train_step, eval_fn = PARTS[spec.kind](spec, dtype)
+  create, train_step, eval_fn = PARTS[spec.kind](spec, dtype, conv_impl)
   state = jax.jit(create, out_shardings=repl)(jax.random.PRNGKey(0))
   data = jax.device_put(synthetic_batch(spec, batch), sharded)
   rng = jax.device_put(jax.random.PRNGKey(1), repl)
@@ -112,7 +114,8 @@ def benchmark(spec: Spec, batch: int, dtype: str, warmup: int, steps: int, eval_
     holder['state'], metrics = compiled(holder['state'], data, rng)
   jax.block_until_ready((holder['state'], metrics))
   result['pipelined_images_per_sec'] = batch * steps / (time.perf_counter() - start)
-  loss = float(compiled(holder['state'], data, rng)[1]['loss'])  # consumes the donated state
+  final = compiled(holder['state'], data, rng)[1]   # consumes the donated state
+  loss = float(final['loss'] if 'loss' in final else final['g_loss'])   # GANs report G's and D's losses
   analysis = compiled.memory_analysis()
   if analysis is not None:
     result['xla_temp_mb'] = analysis.temp_size_in_bytes / 2 ** 20

@@ -45,14 +45,19 @@ def ratios(rows: list[dict]) -> dict:
   out = {}
   for model in dict.fromkeys(r['model'] for r in rows):
     ok = [r for r in rows if r['model'] == model and 'error' not in r]
-    jax_rows = [r for r in ok if r['framework'] == 'jax']
-    torch_rows = [r for r in ok if r['framework'] != 'jax']
+    jax_rows = {r['framework']: r for r in ok if r['framework'].startswith('jax')}
+    torch_rows = [r for r in ok if not r['framework'].startswith('jax')]
     if jax_rows and torch_rows:
       best = max(torch_rows, key=lambda r: r['images_per_sec'])
       best_eval = max(torch_rows, key=lambda r: r['eval_images_per_sec'])
-      out[model] = {'train': jax_rows[0]['images_per_sec'] / best['images_per_sec'], 'vs': best['framework'],
-                    'eval': jax_rows[0]['eval_images_per_sec'] / best_eval['eval_images_per_sec'],
+      ours = jax_rows.get('jax') or next(iter(jax_rows.values()))
+      out[model] = {'train': ours['images_per_sec'] / best['images_per_sec'], 'vs': best['framework'],
+                    'eval': ours['eval_images_per_sec'] / best_eval['eval_images_per_sec'],
                     'eval_vs': best_eval['framework']}
+      if 'jax_onednn' in jax_rows:
+        onednn = jax_rows['jax_onednn']
+        out[model].update(train_onednn=onednn['images_per_sec'] / best['images_per_sec'],
+                          eval_onednn=onednn['eval_images_per_sec'] / best_eval['eval_images_per_sec'])
   return out
 
 
@@ -70,10 +75,11 @@ def table(results: dict) -> str:
                  f'{r["median_step_ms"]:.1f} | {fmt(r, "pipelined_images_per_sec", ".1f")} | {r["compile_s"]:.1f} | {r["eval_images_per_sec"]:.1f} | '
                  f'{r["peak_rss_mb"]:.0f} | {fmt(r, "device_peak_mb", ".0f")} | {fmt(r, "xla_temp_mb", ".0f")} |')
   if results['ratios']:
-    lines += ['', '| model | JAX / PyTorch train | (best PyTorch) | JAX / PyTorch eval | (best PyTorch) |',
-              '|---|---:|---|---:|---|']
+    lines += ['', '| model | JAX / PyTorch train | (best PyTorch) | JAX / PyTorch eval | (best PyTorch) | '
+              'jax_onednn / PyTorch train | jax_onednn / PyTorch eval |', '|---|---:|---|---:|---|---:|---:|']
     for model, r in results['ratios'].items():
-      lines.append(f'| {model} | {r["train"]:.2f} | {r["vs"]} | {r["eval"]:.2f} | {r["eval_vs"]} |')
+      lines.append(f'| {model} | {r["train"]:.2f} | {r["vs"]} | {r["eval"]:.2f} | {r["eval_vs"]} | '
+                   f'{fmt(r, "train_onednn", ".2f")} | {fmt(r, "eval_onednn", ".2f")} |')
   if results.get('pipelines'):
     lines += ['', '| input pipeline | img/s per core (1 tf.data thread) | img/s all cores |', '|---|---:|---:|']
     for name, p in results['pipelines'].items():

@@ -25,7 +25,7 @@ from absl import app, flags  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks.specs import SPECS  # noqa: E402
 
-FRAMEWORKS = ('jax', 'torch', 'torch_compile', 'torchvision')
+FRAMEWORKS = ('jax', 'jax_onednn', 'torch', 'torch_compile', 'torchvision')
 
 flags.DEFINE_list('models', list(SPECS), f'models to run: {", ".join(SPECS)}')
 flags.DEFINE_list('frameworks', ['jax', 'torch', 'torch_compile'], f'of {", ".join(FRAMEWORKS)}')
@@ -58,10 +58,10 @@ def measure(model: str, framework: str) -> dict:
   spec = SPECS[model]
   batch = FLAGS.batch or default_batch(spec)
   baseline = timing.peak_rss_mb()
-  if framework == 'jax':
+  if framework in ('jax', 'jax_onednn'):
     from benchmarks import bench_jax
     result = bench_jax.benchmark(spec, batch, FLAGS.dtype, FLAGS.warmup, FLAGS.steps, FLAGS.eval_steps,
-                                 FLAGS.donate)
+                                 FLAGS.donate, 'onednn' if framework == 'jax_onednn' else 'xla')
   else:
     import torch
     from benchmarks import bench_jax, bench_torch

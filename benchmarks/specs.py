@@ -19,8 +19,9 @@ class Spec:
   torchvision_model: Optional[Callable] = None  # () -> a torchvision detection model with its own loss
 
   def runs(self, framework: str) -> bool:
-    """Whether this model has a version for `framework` (jax, torch, torch_compile, torchvision)."""
-    if framework == 'jax':
+    """Whether this model has a version for `framework` (jax, jax_onednn, torch, torch_compile,
+    torchvision)."""
+    if framework.startswith('jax'):
       return True
     return (self.torchvision_model if framework == 'torchvision' else self.torch_model) is not None
 

@@ -22,20 +22,20 @@ def test_one_command_writes_results_ratios_and_the_markdown_table(tmp_path):
   import subprocess
   out, md = tmp_path / 'results.json', tmp_path / 'RESULTS.md'
   md.write_text('# Benchmarks\n\nhand-written notes stay\n')
-  done = subprocess.run([sys.executable, 'benchmarks/run.py', '--models=lenet', '--frameworks=jax,torch',
+  done = subprocess.run([sys.executable, 'benchmarks/run.py', '--models=lenet', '--frameworks=jax,jax_onednn,torch',
                          '--batch=8', '--warmup=1', '--steps=2', '--eval_steps=1', '--pipelines=classification,folder',
                          '--pipeline_batches=1', '--pipeline_batch=4', f'--out={out}', f'--results_md={md}',
                          '--label=test'], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
   results = json.loads(out.read_text())
   rows = {(r['model'], r['framework']): r for r in results['results']}
-  assert set(rows) == {('lenet', 'jax'), ('lenet', 'torch')}
+  assert set(rows) == {('lenet', 'jax'), ('lenet', 'jax_onednn'), ('lenet', 'torch')}
   for row in rows.values():
     assert 'error' not in row, row
     assert row['images_per_sec'] > 0 and row['eval_images_per_sec'] > 0 and row['compile_s'] > 0
     assert row['timed_steps'] == 2 and row['peak_rss_mb'] > 0 and np.isfinite(row['final_loss'])
   assert rows[('lenet', 'jax')]['xla_temp_mb'] >= 0
-  assert set(results['ratios']) == {'lenet'}
+  assert set(results['ratios']) == {'lenet'} and results['ratios']['lenet']['train_onednn'] > 0
   assert results['pipelines']['classification']['images_per_sec_per_core'] > 0
   assert results['pipelines']['folder']['images_per_sec_per_core'] > 0   # JPEG files in class folders
   text = md.read_text()

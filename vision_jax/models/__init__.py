@@ -15,6 +15,7 @@ from vision_jax.models import ssd
 from vision_jax.models.faster_rcnn import FasterRCNN
 from vision_jax.models.yolo import YOLOv8
 from vision_jax.models.yolov1 import YOLOv1
+from vision_jax.ops import onednn
 from vision_jax.models.vgg import vgg
 from vision_jax.registry import Registry
 
@@ -60,9 +61,19 @@ def compute_dtype(name: str) -> Any:
   return DTYPES[name]
 
 
+def select_conv(model_config) -> None:
+  """Selects model_config.conv_impl ('xla' | 'onednn') for our conv layers (models/layers.Conv)."""
+  impl = model_config.get('conv_impl', 'xla')
+  if impl not in onednn.IMPLS:
+    raise UserError(f'unknown model.conv_impl {impl!r}; choose one of: {", ".join(onednn.IMPLS)}')
+  onednn.use(impl)
+
+
 def build_model(model_config, num_classes: int) -> nn.Module:
-  """Instantiates the registered model; every other key of model_config is a constructor arg."""
-  kwargs = {k: v for k, v in model_config.items() if k not in ('name', 'dtype')}
+  """Instantiates the registered model; every other key of model_config is a constructor arg, except
+  conv_impl ('xla' | 'onednn': the convolution our conv layers run on the CPU, vision_jax/ops)."""
+  select_conv(model_config)
+  kwargs = {k: v for k, v in model_config.items() if k not in ('name', 'dtype', 'conv_impl')}
   kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
   model_cls = MODELS.get(model_config.name)
   try:

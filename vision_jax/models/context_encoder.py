@@ -22,12 +22,12 @@ class ContextEncoder(nn.Module):
     channels = masked.shape[-1]
     x = jnp.concatenate([masked, masks], axis=-1).astype(self.dtype)
     for i, width in enumerate(self.widths):
-      x = nn.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=INIT, dtype=self.dtype,
+      x = layers.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=INIT, dtype=self.dtype,
                   name=f'enc{i}')(x)
       if i > 0:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f'enc_bn{i}')(x)
       x = nn.leaky_relu(x, 0.2)
-    x = nn.Conv(self.bottleneck, x.shape[1:3], padding='VALID', kernel_init=INIT, dtype=self.dtype,
+    x = layers.Conv(self.bottleneck, x.shape[1:3], padding='VALID', kernel_init=INIT, dtype=self.dtype,
                 name='bottleneck')(x)  # a channel-wise fully connected code (1x1 spatial)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name='code_bn')(x))
     size = masked.shape[1] // 2 ** len(self.widths)

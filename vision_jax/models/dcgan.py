@@ -77,7 +77,7 @@ class Discriminator(nn.Module):
     widths = tuple(self.widths)[:{32: 3, 64: 4}[self.image_size]]
     x = x.astype(self.dtype)
     for i, width in enumerate(widths):
-      conv = nn.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=INIT,
+      conv = layers.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=INIT,
                      use_bias=i == 0, dtype=self.dtype, name=f'down{i}')
       x = self._layer(conv, train)(x)
       if i > 0 and not self.spectral_norm:  # spectral norm replaces BatchNorm in D

@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vision_jax.models.layers import DepthwiseConv, batch_norm, global_avg_pool
+from vision_jax.models.layers import Conv, DepthwiseConv, batch_norm, global_avg_pool
 
 # (expand_ratio, kernel, stride, out_channels, repeats) per stage.
 LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
@@ -21,7 +21,7 @@ LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 
 
 
 def _conv(features, kernel, strides=1, dtype=jnp.float32, name=None):
-  return nn.Conv(features, (kernel, kernel), strides=(strides, strides), padding='SAME', use_bias=False,
+  return Conv(features, (kernel, kernel), strides=(strides, strides), padding='SAME', use_bias=False,
                  dtype=dtype, name=name,
                  kernel_init=nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'))
 

@@ -23,7 +23,7 @@ from vision_jax.detection.anchors import C4_SIZES, FPN_SIZES, RATIOS, level_anch
 from vision_jax.detection.roi_align import fpn_levels, roi_align_single
 from vision_jax.detection.roi_heads import sample_rois
 from vision_jax.detection.rpn import propose
-from vision_jax.models.layers import batch_norm, conv
+from vision_jax.models.layers import Conv, batch_norm, conv
 from vision_jax.models.resnet import IMAGENET_RESNETS, ResNet
 from vision_jax.models.vgg import VGG_BLOCKS
 
@@ -48,7 +48,7 @@ class FPN(nn.Module):
   @nn.compact
   def __call__(self, inputs: Sequence[jnp.ndarray]) -> list[jnp.ndarray]:
     def conv_named(kernel, name):
-      return nn.Conv(self.features, (kernel, kernel), padding=((kernel // 2,) * 2,) * 2, dtype=self.dtype,
+      return Conv(self.features, (kernel, kernel), padding=((kernel // 2,) * 2,) * 2, dtype=self.dtype,
                      kernel_init=TORCH_CONV_INIT, name=name)
     last = conv_named(1, f'inner{len(inputs) - 1}')(inputs[-1])
     outputs = [conv_named(3, f'layer{len(inputs) - 1}')(last)]
@@ -69,10 +69,10 @@ class RPNHead(nn.Module):
   @nn.compact
   def __call__(self, levels: Sequence[jnp.ndarray]):
     init = nn.initializers.normal(0.01)
-    shared = nn.Conv(levels[0].shape[-1], (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, kernel_init=init,
+    shared = Conv(levels[0].shape[-1], (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, kernel_init=init,
                      name='conv')
-    cls = nn.Conv(self.num_anchors, (1, 1), dtype=self.dtype, kernel_init=init, name='cls_logits')
-    bbox = nn.Conv(4 * self.num_anchors, (1, 1), dtype=self.dtype, kernel_init=init, name='bbox_pred')
+    cls = Conv(self.num_anchors, (1, 1), dtype=self.dtype, kernel_init=init, name='cls_logits')
+    bbox = Conv(4 * self.num_anchors, (1, 1), dtype=self.dtype, kernel_init=init, name='bbox_pred')
     objectness, deltas = [], []
     for x in levels:
       x = nn.relu(shared(x))
@@ -100,7 +100,7 @@ class VGG16C4(nn.Module):
   dtype: Any = jnp.float32
 
   def setup(self):
-    self.convs = [[nn.Conv(w, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=f'conv{b + 1}_{i + 1}')
+    self.convs = [[Conv(w, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=f'conv{b + 1}_{i + 1}')
                    for i, w in enumerate(widths)] for b, widths in enumerate(VGG_BLOCKS[16])]
     self.fc6 = nn.Dense(4096, dtype=self.dtype)
     self.fc7 = nn.Dense(4096, dtype=self.dtype)

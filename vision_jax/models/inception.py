@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vision_jax.models.layers import batch_norm, global_avg_pool
+from vision_jax.models.layers import Conv, batch_norm, global_avg_pool
 
 
 class BasicConv(nn.Module):
@@ -29,7 +29,7 @@ class BasicConv(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool):
     padding = [((k - 1) // 2, (k - 1) // 2) for k in self.kernel] if self.same else 'VALID'
-    x = nn.Conv(self.features, tuple(self.kernel), strides=(self.strides, self.strides), padding=padding,
+    x = Conv(self.features, tuple(self.kernel), strides=(self.strides, self.strides), padding=padding,
                 use_bias=False, dtype=self.dtype, name='conv',
                 kernel_init=nn.initializers.truncated_normal(0.1))(x)
     return nn.relu(batch_norm(train, self.dtype, name='bn', epsilon=1e-3, use_scale=self.bn_scale)(x))

@@ -8,6 +8,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from vision_jax.ops import onednn
+
+
+class Conv(nn.Conv):
+  """flax.linen.Conv (same parameters and names) running vision_jax.ops' convolution: XLA's, or
+  oneDNN's on the CPU with config.model.conv_impl = 'onednn'."""
+  conv_general_dilated: Any = onednn.conv_general_dilated
+
 
 def symmetric_padding(kernel_size: int, dilation: int = 1) -> list[tuple[int, int]]:
   """PyTorch-style explicit padding (k-1)/2 on every side: Flax 'SAME' pads asymmetrically at
@@ -17,9 +25,9 @@ def symmetric_padding(kernel_size: int, dilation: int = 1) -> list[tuple[int, in
 
 
 def conv(features: int, kernel_size: int, strides: int = 1, dtype: Any = jnp.float32, name: str = None,
-         use_bias: bool = False, groups: int = 1, dilation: int = 1, padding=None) -> nn.Conv:
+         use_bias: bool = False, groups: int = 1, dilation: int = 1, padding=None) -> Conv:
   """A square convolution with symmetric padding and He (fan-out) init, as torchvision's CNNs."""
-  return nn.Conv(features, (kernel_size, kernel_size), strides=(strides, strides),
+  return Conv(features, (kernel_size, kernel_size), strides=(strides, strides),
                  padding=symmetric_padding(kernel_size, dilation) if padding is None else padding,
                  kernel_dilation=(dilation, dilation), feature_group_count=groups, use_bias=use_bias,
                  dtype=dtype, kernel_init=nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'),

@@ -4,6 +4,7 @@ from typing import Any, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+from vision_jax.models.layers import Conv
 
 
 class LeNet5(nn.Module):
@@ -25,7 +26,7 @@ class LeNet5(nn.Module):
     x = x.astype(self.dtype)
     for i, width in enumerate(self.features):
       padding = 'SAME' if i == 0 else 'VALID'
-      x = nn.Conv(width, (5, 5), padding=padding, dtype=self.dtype, name=f'conv{i + 1}')(x)
+      x = Conv(width, (5, 5), padding=padding, dtype=self.dtype, name=f'conv{i + 1}')(x)
       x = nn.relu(x)
       out[f'conv{i + 1}'] = x
       x = nn.max_pool(x, (2, 2), strides=(2, 2))

@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from vision_jax.models.efficientnet import EfficientNetLite
-from vision_jax.models.layers import DepthwiseConv, batch_norm
+from vision_jax.models.layers import Conv, DepthwiseConv, batch_norm
 from vision_jax.models.resnet import IMAGENET_RESNETS, ResNet
 from vision_jax.models.vgg import VGG_BLOCKS
 
@@ -48,7 +48,7 @@ class L2Norm(nn.Module):
 
 
 def _conv(features, kernel, strides=1, padding=0, dilation=1, dtype=jnp.float32, name=None):
-  return nn.Conv(features, (kernel, kernel), strides=(strides, strides), padding=((padding, padding),) * 2,
+  return Conv(features, (kernel, kernel), strides=(strides, strides), padding=((padding, padding),) * 2,
                  kernel_dilation=(dilation, dilation), dtype=dtype, name=name,
                  kernel_init=nn.initializers.xavier_uniform())
 
@@ -62,7 +62,7 @@ class VGG16Base(nn.Module):
     sources = []
     for b, widths in enumerate(VGG_BLOCKS[16]):
       for i, width in enumerate(widths):
-        x = nn.relu(nn.Conv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=f'conv{b + 1}_{i + 1}')(x))
+        x = nn.relu(Conv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=f'conv{b + 1}_{i + 1}')(x))
       if b == 3:
         sources.append(L2Norm(name='conv4_3_norm')(x))
       x = ceil_max_pool(x) if b < 4 else ceil_max_pool(x, 3, 1, 1)
@@ -102,7 +102,7 @@ class SeparableConv(nn.Module):
   def __call__(self, x, train: bool):
     x = DepthwiseConv(3, self.strides, dtype=self.dtype, name='depthwise')(x)
     x = nn.relu6(batch_norm(train, self.dtype, name='depthwise_bn')(x))
-    return nn.Conv(self.features, (1, 1), dtype=self.dtype, name='pointwise')(x)
+    return Conv(self.features, (1, 1), dtype=self.dtype, name='pointwise')(x)
 
 
 class SSD(nn.Module):

@@ -29,7 +29,7 @@ def normalize(norm: str, train: bool, name: str, dtype: Any):
 
 
 def _conv(features: int, kernel: int, stride: int, pad: int, dtype, name: str, use_bias: bool = True):
-  return nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
+  return layers.Conv(features, (kernel, kernel), strides=(stride, stride), padding=((pad, pad), (pad, pad)),
                  use_bias=use_bias, kernel_init=INIT, dtype=dtype, name=name)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vision_jax.models.layers import adaptive_avg_pool, batch_norm
+from vision_jax.models.layers import Conv, adaptive_avg_pool, batch_norm
 
 # Channels per block; each block ends in a 2x2 max-pool.
 VGG_BLOCKS = {
@@ -40,7 +40,7 @@ class VGG(nn.Module):
       for i, width in enumerate(widths):
         name = f'conv{b + 1}_{i + 1}'
         # torchvision VGG convolutions: bias, kaiming-normal fan-out init.
-        x = nn.Conv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=name,
+        x = Conv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=name,
                     kernel_init=nn.initializers.variance_scaling(2.0, 'fan_out', 'normal'))(x)
         if self.batch_norm:
           x = batch_norm(train, self.dtype, name=f'bn{b + 1}_{i + 1}')(x)

@@ -15,6 +15,7 @@ from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+from vision_jax.models.layers import Conv
 
 SCALES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768), 'l': (1.0, 1.0, 512),
           'x': (1.0, 1.25, 512)}
@@ -47,7 +48,7 @@ class ConvBN(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     pad = self.kernel // 2
-    x = nn.Conv(self.features, (self.kernel, self.kernel), (self.stride, self.stride), ((pad, pad), (pad, pad)),
+    x = Conv(self.features, (self.kernel, self.kernel), (self.stride, self.stride), ((pad, pad), (pad, pad)),
                 use_bias=False, dtype=self.dtype, name='conv')(x)
     x = nn.BatchNorm(use_running_average=not train, momentum=0.97, epsilon=1e-3, dtype=self.dtype, name='bn')(x)
     return nn.silu(x) if self.act else x
@@ -116,7 +117,7 @@ class DetectBranch(nn.Module):
   def __call__(self, x, train: bool = False):
     x = ConvBN(self.hidden, 3, dtype=self.dtype, name='0')(x, train)
     x = ConvBN(self.hidden, 3, dtype=self.dtype, name='1')(x, train)
-    return nn.Conv(self.outputs, (1, 1), dtype=self.dtype, bias_init=nn.initializers.constant(self.bias), name='2')(x)
+    return Conv(self.outputs, (1, 1), dtype=self.dtype, bias_init=nn.initializers.constant(self.bias), name='2')(x)
 
 
 class YOLOv8(nn.Module):

@@ -14,6 +14,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
+from vision_jax.models.layers import Conv
 
 YOLO24 = ('7x64/2 M 3x192 M 1x128 3x256 1x256 3x512 M ' + '1x256 3x512 ' * 4 + '1x512 3x1024 M '
           + '1x512 3x1024 ' * 2 + '3x1024 3x1024/2 3x1024 3x1024')
@@ -50,7 +51,7 @@ class YOLOv1(nn.Module):
         continue
       kernel, channels, stride = parse_layer(token)
       pad = kernel // 2
-      x = nn.Conv(max(int(channels * self.width), 1), (kernel, kernel), (stride, stride), ((pad, pad), (pad, pad)),
+      x = Conv(max(int(channels * self.width), 1), (kernel, kernel), (stride, stride), ((pad, pad), (pad, pad)),
                   use_bias=not self.batch_norm, dtype=self.dtype, name=f'conv{i}')(x)
       if self.batch_norm:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=self.dtype,

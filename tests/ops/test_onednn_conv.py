@@ -1,0 +1,162 @@
+"""The oneDNN convolution (vision_jax/ops) against lax.conv_general_dilated: forward and both
+gradients over strides, paddings, dilations, groups (depthwise too), odd sizes and batch 1, inside
+jit and vmap; and a whole ResNet-20 train step against XLA's."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from vision_jax.ops import build, onednn
+
+# Where g++ and the oneDNN wheels are present (every `make test` machine), a library that did not
+# build or load fails these tests instead of skipping them.
+pytestmark = pytest.mark.skipif(bool(build.problem()), reason=f'cannot build the oneDNN library: {build.problem()}')
+
+
+@pytest.fixture(autouse=True)
+def library_loaded():
+  assert onednn.available(), 'vision_jax/ops/_onednn_conv.so is not built or does not load: run `make ops`'
+
+CASES = [  # (batch, h, w, c, o, k, stride, padding, dilation, groups)
+    (2, 8, 8, 4, 6, 3, 1, ((1, 1), (1, 1)), 1, 1),
+    (3, 9, 7, 5, 4, 3, 2, ((1, 1), (1, 1)), 1, 1),
+    (1, 11, 10, 3, 8, 5, 2, ((2, 1), (0, 3)), 1, 1),
+    (2, 10, 10, 4, 4, 3, 1, ((2, 2), (2, 2)), 2, 1),
+    (2, 13, 9, 6, 4, 3, 2, ((0, 0), (0, 0)), 2, 1),
+    (2, 8, 8, 6, 9, 3, 1, ((1, 1), (1, 1)), 1, 3),
+    (2, 9, 9, 8, 8, 3, 2, ((1, 1), (1, 1)), 1, 8),       # depthwise
+    (1, 7, 7, 4, 8, 3, 1, ((1, 1), (1, 1)), 1, 4),        # depthwise, multiplier 2
+    (2, 6, 6, 8, 16, 1, 1, ((0, 0), (0, 0)), 1, 1),       # 1x1
+    (1, 15, 15, 3, 5, 7, 2, ((3, 3), (3, 3)), 1, 1),      # a stem
+]
+
+
+def lax_conv(x, w, stride, padding, dilation, groups):
+  return jax.lax.conv_general_dilated(x, w, (stride, stride), padding, rhs_dilation=(dilation, dilation),
+                                      dimension_numbers=('NHWC', 'HWIO', 'NHWC'), feature_group_count=groups)
+
+
+def ours(x, w, stride, padding, dilation, groups):
+  return onednn.conv(x, w, ((stride, stride), padding, (dilation, dilation), groups))
+
+
+def relative_error(a, b) -> float:
+  return float(jnp.max(jnp.abs(a - b)) / jnp.maximum(jnp.max(jnp.abs(b)), 1e-12))
+
+
+def inputs(case, seed=0):
+  n, h, w, c, o, k, *_, groups = case
+  rng = np.random.default_rng(seed)
+  return (jnp.asarray(rng.standard_normal((n, h, w, c)), jnp.float32),
+          jnp.asarray(rng.standard_normal((k, k, c // groups, o)), jnp.float32))
+
+
+@pytest.mark.parametrize('case', CASES, ids=[str(i) for i in range(len(CASES))])
+def test_forward_and_both_gradients_match_lax(case):
+  x, w = inputs(case)
+  args = case[6:]
+  expected = lax_conv(x, w, *args)
+  got = jax.jit(ours, static_argnums=(2, 3, 4, 5))(x, w, *args)
+  assert got.shape == expected.shape and relative_error(got, expected) <= 1e-5
+  cotangent = jnp.asarray(np.random.default_rng(1).standard_normal(expected.shape), jnp.float32)
+  loss = lambda f: lambda x, w: jnp.sum(f(x, w, *args) * cotangent)  # noqa: E731
+  want = jax.grad(loss(lax_conv), argnums=(0, 1))(x, w)
+  have = jax.jit(jax.grad(loss(ours), argnums=(0, 1)))(x, w)
+  for a, b in zip(have, want):
+    assert a.shape == b.shape and relative_error(a, b) <= 1e-5
+
+
+def test_layers_dispatch_same_padding_and_fall_back_where_unsupported():
+  x, w = inputs(CASES[1])
+  onednn.use('onednn')
+  try:
+    same = onednn.conv_general_dilated(x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    jaxpr = str(jax.make_jaxpr(lambda x: onednn.conv_general_dilated(
+        x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')))(x))
+    dilated_input = onednn.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), lhs_dilation=(2, 2),
+                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    half = onednn.conv_general_dilated(x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), (1, 1), 'SAME',
+                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  finally:
+    onednn.use('xla')
+  expected = jax.lax.conv_general_dilated(x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  assert relative_error(same, expected) <= 1e-5 and 'ffi_call' in jaxpr
+  assert dilated_input.shape == (3, 17, 13, 4) and half.dtype == jnp.bfloat16   # XLA ran these
+
+
+def test_vmap_over_an_extra_batch_axis():
+  x, w = inputs(CASES[0])
+  xs = jnp.stack([x, x * 2])
+  got = jax.vmap(lambda x: ours(x, w, 1, ((1, 1), (1, 1)), 1, 1))(xs)
+  want = jax.vmap(lambda x: lax_conv(x, w, 1, ((1, 1), (1, 1)), 1, 1))(xs)
+  assert relative_error(got, want) <= 1e-5
+
+
+def resnet20_step(impl: str, batch, state=None):
+  """One SGD step of CIFAR ResNet-20 with our conv layers on `impl`: (new state, metrics)."""
+  import ml_collections
+  import optax
+  from vision_jax import models
+  from vision_jax.tasks.classification import make_train_step
+  from vision_jax.train.state import create_train_state
+  model = models.build_model(ml_collections.ConfigDict({'name': 'cifar_resnet20', 'conv_impl': impl}), 10)
+  try:
+    if state is None:
+      state = create_train_state(jax.random.PRNGKey(0), model, optax.sgd(0.1, momentum=0.9), (32, 32, 3))
+    step = make_train_step(model, lambda step: 0.1)
+    return jax.jit(step)(state, batch, jax.random.PRNGKey(1))
+  finally:
+    onednn.use('xla')
+
+
+def test_a_resnet20_train_step_matches_xla_and_checkpoints_interchange():
+  rng = np.random.default_rng(0)
+  batch = {'image': jnp.asarray(rng.standard_normal((8, 32, 32, 3)), jnp.float32),
+           'label': jnp.asarray(rng.integers(0, 10, 8), jnp.int32)}
+  state, metrics = resnet20_step('xla', batch)
+  again, metrics_dnnl = resnet20_step('onednn', batch, state=None)
+  assert abs(float(metrics['loss']) - float(metrics_dnnl['loss'])) <= 1e-5 * abs(float(metrics['loss']))
+  assert abs(float(metrics['grad_norm']) - float(metrics_dnnl['grad_norm'])) <= 1e-4 * float(metrics['grad_norm'])
+  for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(again.params)):
+    assert a.shape == b.shape and float(jnp.max(jnp.abs(a - b))) <= 1e-5
+  # the same parameter tree: a state trained with one implementation continues with the other
+  continued, _ = resnet20_step('onednn', batch, state=state)
+  reference, _ = resnet20_step('xla', batch, state=state)
+  for a, b in zip(jax.tree.leaves(continued.params), jax.tree.leaves(reference.params)):
+    assert float(jnp.max(jnp.abs(a - b))) <= 1e-5
+
+
+MESH_CHECK = '''
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+from vision_jax.ops import onednn
+from vision_jax.train import parallel
+mesh = parallel.data_mesh()
+rng = np.random.default_rng(0)
+x = jax.device_put(jnp.asarray(rng.standard_normal((8, 9, 9, 4)), jnp.float32), parallel.batch_sharded(mesh))
+w = jax.device_put(jnp.asarray(rng.standard_normal((3, 3, 4, 6)), jnp.float32), parallel.replicated(mesh))
+def loss(conv):
+  return lambda x, w: jnp.sum(jnp.tanh(conv(x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))))
+want = jax.jit(jax.value_and_grad(loss(jax.lax.conv_general_dilated), argnums=(0, 1)))(x, w)
+onednn.use('onednn')
+step = jax.jit(jax.value_and_grad(loss(onednn.conv_general_dilated), argnums=(0, 1)))
+hlo = step.lower(x, w).compile().as_text()
+have = step(x, w)
+err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(jax.tree.leaves(have), jax.tree.leaves(want)))
+print('devices', len(jax.devices()), 'error', err, 'custom_calls', hlo.count('custom_call_target="onednn_conv'),
+      'sharded_x', have[1][0].sharding.spec)
+'''
+
+
+def test_each_device_of_the_data_mesh_convolves_its_shard():
+  import subprocess
+  import sys
+  from tests.helpers import ROOT, subprocess_env
+  done = subprocess.run([sys.executable, '-c', MESH_CHECK], cwd=ROOT, env=subprocess_env(num_devices=4),
+                        capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-2000:]
+  line = done.stdout.strip().splitlines()[-1].split()
+  assert line[1] == '4' and float(line[3]) <= 1e-5 and int(line[5]) == 3, line  # fwd, dgrad, wgrad once each

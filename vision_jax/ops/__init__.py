@@ -1,0 +1,1 @@
+"""Custom XLA operations (C++ through the XLA FFI): the oneDNN convolution for XLA:CPU."""

@@ -1,0 +1,146 @@
+"""The oneDNN convolution as an XLA FFI custom call (onednn_conv.cc, built by build.py): forward,
+gradient with respect to the input and to the weights, joined by a custom VJP, float32, NHWC/HWIO.
+
+conv_general_dilated() has lax.conv_general_dilated's signature and is what our conv layer
+(models/layers.Conv) calls: with use('onednn') on the CPU it runs oneDNN wherever the call is one
+it supports (2-D, NHWC/HWIO, float32, no input dilation), and XLA's convolution otherwise. Under a
+data mesh of several devices each device convolves its own shard of the batch (shard_map).
+"""
+
+import ctypes
+import functools
+import logging
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh, PartitionSpec as P
+
+LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_onednn_conv.so')
+IMPLS = ('xla', 'onednn')
+TARGETS = {'forward': 'OnednnConvForward', 'backward_data': 'OnednnConvBackwardData',
+           'backward_weights': 'OnednnConvBackwardWeights'}
+NHWC_HWIO = lax.ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
+
+_impl = 'xla'
+
+
+def use(impl: str) -> None:
+  """Selects the convolution our layers run on the CPU ('xla' or 'onednn'); accelerators always
+  run XLA's. 'onednn' without the built library logs one line and stays with XLA's."""
+  global _impl
+  if impl not in IMPLS:
+    raise ValueError(f'unknown conv_impl {impl!r}; choose one of: {", ".join(IMPLS)}')
+  _impl = 'onednn' if impl == 'onednn' and available() else 'xla'
+
+
+def impl() -> str:
+  return _impl
+
+
+@functools.cache
+def available() -> bool:
+  """Whether the library is built and its three targets are registered with XLA:CPU."""
+  try:
+    library = ctypes.cdll.LoadLibrary(LIBRARY)
+  except OSError as e:
+    logging.warning('oneDNN convolution not available (%s); using XLA\'s convolution. Build it with '
+                    '`make ops` (needs g++ and the onednn wheels of setup.cfg)', str(e).split(':')[-1].strip())
+    return False
+  for name, symbol in TARGETS.items():
+    jax.ffi.register_ffi_target(f'onednn_conv_{name}', jax.ffi.pycapsule(getattr(library, symbol)), platform='cpu')
+  return True
+
+
+Geometry = tuple  # (strides (2,), padding ((lo, hi), (lo, hi)), dilation (2,), groups)
+
+
+def output_hw(x_hw, w_hw, geometry: Geometry) -> tuple[int, int]:
+  strides, padding, dilation, _ = geometry
+  return tuple((x + lo + hi - (d * (k - 1) + 1)) // s + 1
+               for x, k, s, (lo, hi), d in zip(x_hw, w_hw, strides, padding, dilation))
+
+
+def _call(target: str, shape, a, b, geometry: Geometry):
+  strides, padding, dilation, groups = geometry
+  return jax.ffi.ffi_call(f'onednn_conv_{target}', jax.ShapeDtypeStruct(shape, jnp.float32),
+                          vmap_method='sequential')(
+      a, b, strides=np.asarray(strides, np.int64), padding=np.asarray(padding, np.int64).reshape(-1),
+      dilation=np.asarray(dilation, np.int64), groups=np.int64(groups))
+
+
+def _forward(x, w, geometry):
+  return _call('forward', (x.shape[0], *output_hw(x.shape[1:3], w.shape[:2], geometry), w.shape[3]), x, w, geometry)
+
+
+def _backward_data(dy, w, x_shape, geometry):
+  return _call('backward_data', x_shape, dy, w, geometry)
+
+
+def _backward_weights(x, dy, w_shape, geometry):
+  return _call('backward_weights', w_shape, x, dy, geometry)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv(x, w, geometry: Geometry):
+  """oneDNN convolution of NHWC float32 x with HWIO float32 w (one device's batch)."""
+  return _forward(x, w, geometry)
+
+
+def _conv_fwd(x, w, geometry):
+  return _forward(x, w, geometry), (x, w)
+
+
+def _conv_bwd(geometry, residuals, dy):
+  x, w = residuals
+  return _backward_data(dy, w, x.shape, geometry), _backward_weights(x, dy, w.shape, geometry)
+
+
+conv.defvjp(_conv_fwd, _conv_bwd)
+
+
+def _mesh_devices() -> int:
+  return len(jax.devices())
+
+
+def sharded_conv(x, w, geometry: Geometry):
+  """conv on every device's shard of the batch when several devices share it (the data mesh);
+  the weight gradient is summed over the shards by the custom VJP run per shard plus psum."""
+  count = _mesh_devices()
+  if count == 1 or x.shape[0] % count:
+    return conv(x, w, geometry)
+  mesh = Mesh(np.asarray(jax.devices()), ('data',))
+  return jax.shard_map(lambda xs, ws: conv(xs, ws, geometry), mesh=mesh, in_specs=(P('data'), P()),
+                       out_specs=P('data'), check_vma=False)(x, w)
+
+
+def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type) -> bool:
+  """Whether oneDNN runs this call: CPU, 2-D NHWC/HWIO, float32, no input dilation."""
+  return (_impl == 'onednn' and jax.default_backend() == 'cpu' and lhs.ndim == 4
+          and lhs.dtype == jnp.float32 and rhs.dtype == jnp.float32 and batch_group_count == 1
+          and (lhs_dilation is None or all(d == 1 for d in lhs_dilation))
+          and preferred_element_type in (None, jnp.float32)
+          and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == NHWC_HWIO)
+
+
+def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                         dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
+                         preferred_element_type=None):
+  """lax.conv_general_dilated, through oneDNN where supported() says so."""
+  if not supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type):
+    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                    dimension_numbers, feature_group_count, batch_group_count, precision,
+                                    preferred_element_type)
+  dilation = tuple(rhs_dilation or (1, 1))
+  if isinstance(padding, str):
+    window = [d * (k - 1) + 1 for k, d in zip(rhs.shape[:2], dilation)]
+    padding = lax.padtype_to_pads(lhs.shape[1:3], window, window_strides, padding)
+  padding = tuple(tuple(int(v) for v in pair) for pair in padding)
+  if any(v < 0 for pair in padding for v in pair):
+    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                    dimension_numbers, feature_group_count, batch_group_count, precision,
+                                    preferred_element_type)
+  geometry = (tuple(int(s) for s in window_strides), padding, dilation, int(feature_group_count))
+  return sharded_conv(lhs, rhs, geometry)
