@@ -58,7 +58,7 @@ def classification_config() -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'lenet5'
   c.model.dtype = 'float32'        # compute dtype: 'float32' | 'bfloat16'; params stay float32
-  c.model.conv_impl = 'xla'        # CPU convolution: 'xla' | 'onednn' (vision_jax/ops; accelerators: XLA's)
+  c.model.conv_impl = 'auto'       # CPU convolution: 'auto' (oneDNN when built) | 'onednn' | 'xla' (vision_jax/ops)
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'sgd'         # 'sgd' | 'adam' | 'adamw'

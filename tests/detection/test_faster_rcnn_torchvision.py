@@ -112,10 +112,12 @@ def test_detections_match_one_to_one(both_outputs):
     valid = detections['valid'][i]
     assert valid.sum() == len(expected['scores']) > 0
     np.testing.assert_array_equal(detections['labels'][i][valid] + 1, expected['labels'].numpy())
-    np.testing.assert_allclose(detections['scores'][i][valid], expected['scores'].numpy(), atol=1e-4)  # float32 over 50 layers
+    # float32 over 50 layers: up to 2.0e-4 with oneDNN's convolution (the CPU default), 1e-4 with XLA's
+    np.testing.assert_allclose(detections['scores'][i][valid], expected['scores'].numpy(), atol=4e-4)
     # float32 rounding through ResNet-50 and fc6's 12,544 inputs moves a few box corners by up to 0.02 px
+    # (with oneDNN's convolution 98.75% of corners within 0.01 px, max 0.014; with XLA's >= 99%)
     box_error = np.abs(detections['boxes'][i][valid][:, [1, 0, 3, 2]] - expected['boxes'].numpy())
-    assert box_error.max() <= 0.025 and np.mean(box_error <= 1e-2) >= 0.99, box_error.max()
+    assert box_error.max() <= 0.025 and np.mean(box_error <= 1e-2) >= 0.98, box_error.max()
 
 
 @pytest.mark.parametrize('impl', ['gather', 'matmul'])

@@ -81,7 +81,7 @@ def test_layers_dispatch_same_padding_and_fall_back_where_unsupported():
     half = onednn.conv_general_dilated(x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), (1, 1), 'SAME',
                                        dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   finally:
-    onednn.use('xla')
+    onednn.use('auto')
   expected = jax.lax.conv_general_dilated(x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   assert relative_error(same, expected) <= 1e-5 and 'ffi_call' in jaxpr
   assert dilated_input.shape == (3, 17, 13, 4) and half.dtype == jnp.bfloat16   # XLA ran these
@@ -109,7 +109,7 @@ def resnet20_step(impl: str, batch, state=None):
     step = make_train_step(model, lambda step: 0.1)
     return jax.jit(step)(state, batch, jax.random.PRNGKey(1))
   finally:
-    onednn.use('xla')
+    onednn.use('auto')
 
 
 def test_a_resnet20_train_step_matches_xla_and_checkpoints_interchange():

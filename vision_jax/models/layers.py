@@ -12,8 +12,8 @@ from vision_jax.ops import onednn
 
 
 class Conv(nn.Conv):
-  """flax.linen.Conv (same parameters and names) running vision_jax.ops' convolution: XLA's, or
-  oneDNN's on the CPU with config.model.conv_impl = 'onednn'."""
+  """flax.linen.Conv (same parameters and names) running vision_jax.ops' convolution: oneDNN's on
+  the CPU where it is built (config.model.conv_impl 'auto', the default), XLA's otherwise."""
   conv_general_dilated: Any = onednn.conv_general_dilated
 
 

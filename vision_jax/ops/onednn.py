@@ -2,9 +2,10 @@
 gradient with respect to the input and to the weights, joined by a custom VJP, float32, NHWC/HWIO.
 
 conv_general_dilated() has lax.conv_general_dilated's signature and is what our conv layer
-(models/layers.Conv) calls: with use('onednn') on the CPU it runs oneDNN wherever the call is one
-it supports (2-D, NHWC/HWIO, float32, no input dilation), and XLA's convolution otherwise. Under a
-data mesh of several devices each device convolves its own shard of the batch (shard_map).
+(models/layers.Conv) calls: on the CPU it runs oneDNN (the default 'auto', when the library is
+built, or 'onednn') wherever the call is one it supports (2-D, NHWC/HWIO, float32, no input
+dilation), and XLA's convolution otherwise ('xla' always). Under a data mesh of several devices each
+device convolves its own shard of the batch (shard_map).
 """
 
 import ctypes
@@ -19,25 +20,27 @@ from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
 LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_onednn_conv.so')
-IMPLS = ('xla', 'onednn')
+IMPLS = ('auto', 'xla', 'onednn')
 TARGETS = {'forward': 'OnednnConvForward', 'backward_data': 'OnednnConvBackwardData',
            'backward_weights': 'OnednnConvBackwardWeights'}
 NHWC_HWIO = lax.ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
 
-_impl = 'xla'
+_impl = 'auto'
 
 
 def use(impl: str) -> None:
-  """Selects the convolution our layers run on the CPU ('xla' or 'onednn'); accelerators always
-  run XLA's. 'onednn' without the built library logs one line and stays with XLA's."""
+  """Selects the convolution our layers run on the CPU: 'auto' (oneDNN where the library is built),
+  'onednn' or 'xla'; accelerators always run XLA's. Without the built library oneDNN logs one line
+  and XLA's convolution runs."""
   global _impl
   if impl not in IMPLS:
     raise ValueError(f'unknown conv_impl {impl!r}; choose one of: {", ".join(IMPLS)}')
-  _impl = 'onednn' if impl == 'onednn' and available() else 'xla'
+  _impl = impl
 
 
-def impl() -> str:
-  return _impl
+def on_cpu_uses_onednn() -> bool:
+  """Whether a supported convolution on the CPU runs oneDNN under the current selection."""
+  return _impl != 'xla' and available()
 
 
 @functools.cache
@@ -118,7 +121,7 @@ def sharded_conv(x, w, geometry: Geometry):
 
 def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type) -> bool:
   """Whether oneDNN runs this call: CPU, 2-D NHWC/HWIO, float32, no input dilation."""
-  return (_impl == 'onednn' and jax.default_backend() == 'cpu' and lhs.ndim == 4
+  return (_impl != 'xla' and jax.default_backend() == 'cpu' and available() and lhs.ndim == 4
           and lhs.dtype == jnp.float32 and rhs.dtype == jnp.float32 and batch_group_count == 1
           and (lhs_dilation is None or all(d == 1 for d in lhs_dilation))
           and preferred_element_type in (None, jnp.float32)
