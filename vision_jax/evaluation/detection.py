@@ -71,11 +71,16 @@ def per_image(outputs: list[dict], input_hw, resize: str):
       index += 1
 
 
+def coco_result(image_id: int, label: int, score: float, box, category_ids=None) -> dict:
+  """One detection in COCO's results format: category_id is the dataset's own id (label + 1 without
+  them), bbox [x, y, w, h] in original-image pixels."""
+  return {'image_id': image_id, 'category_id': int(category_ids[label]) if category_ids is not None else label + 1,
+          'bbox': to_xywh(box), 'score': score}
+
+
 def coco_results(outputs: list[dict], input_hw, resize: str = 'stretch', category_ids=None) -> list[dict]:
-  """Every detection in COCO's results format: image_id, category_id (the dataset's own ids; label + 1
-  without them), bbox [x, y, w, h] in original-image pixels, score."""
-  return [{'image_id': image_id, 'category_id': int(category_ids[label]) if category_ids is not None else label + 1,
-           'bbox': to_xywh(box), 'score': score}
+  """Every detection of the collected eval outputs in COCO's results format (coco_result)."""
+  return [coco_result(image_id, label, score, box, category_ids)
           for _, image_id, _, dets, _ in per_image(outputs, input_hw, resize) for label, score, box in dets]
 
 
@@ -84,11 +89,12 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
   """VOC mAP@0.5 (all-point and VOC07 11-point) and, with COCO category ids, COCOeval's metrics:
   against coco_ground_truth (the dataset's own COCO-format annotations) when given, else against the
   ground truth the eval batches carry."""
-  detections, ground_truth, images, coco_gt = [], [], [], []
+  detections, ground_truth, images, coco_gt, results = [], [], [], [], []
   for index, image_id, (h, w), dets, truth in per_image(outputs, input_hw, resize):
     detections += [(index, label, score, box) for label, score, box in dets]
     ground_truth += [(index, label, box, difficult) for label, box, difficult, _ in truth]
     if category_ids is not None:
+      results += [coco_result(image_id, label, score, box, category_ids) for label, score, box in dets]
       images.append({'id': image_id, 'height': int(h), 'width': int(w)})
       coco_gt += [{'image_id': image_id, 'category_id': category_ids[label], 'bbox': to_xywh(box),
                    'iscrowd': int(crowd), **({'area': area} if area > 0 else {})}
@@ -98,7 +104,6 @@ def summarise(outputs: list[dict], num_classes: int, input_hw, resize: str = 'st
              'mAP50_voc07': voc_map(detections, ground_truth, num_classes, use_07_metric=True)['mAP'],
              'num_examples': float(num_images)}
   if category_ids is not None:
-    results = coco_results(outputs, input_hw, resize, category_ids)
     metrics.update(evaluate_coco(coco_ground_truth, results) if coco_ground_truth is not None
                    else coco_metrics(images, coco_gt, results, list(category_ids)))
   return {**metrics, **summed_counts(outputs)}

@@ -38,11 +38,6 @@ def use(impl: str) -> None:
   _impl = impl
 
 
-def on_cpu_uses_onednn() -> bool:
-  """Whether a supported convolution on the CPU runs oneDNN under the current selection."""
-  return _impl != 'xla' and available()
-
-
 @functools.cache
 def available() -> bool:
   """Whether the library is built and its three targets are registered with XLA:CPU."""
@@ -104,14 +99,10 @@ def _conv_bwd(geometry, residuals, dy):
 conv.defvjp(_conv_fwd, _conv_bwd)
 
 
-def _mesh_devices() -> int:
-  return len(jax.devices())
-
-
 def sharded_conv(x, w, geometry: Geometry):
   """conv on every device's shard of the batch when several devices share it (the data mesh);
   the weight gradient is summed over the shards by the custom VJP run per shard plus psum."""
-  count = _mesh_devices()
+  count = len(jax.devices())
   if count == 1 or x.shape[0] % count:
     return conv(x, w, geometry)
   mesh = Mesh(np.asarray(jax.devices()), ('data',))
@@ -128,22 +119,23 @@ def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, pref
           and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == NHWC_HWIO)
 
 
-def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
-                         dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
-                         preferred_element_type=None):
-  """lax.conv_general_dilated, through oneDNN where supported() says so."""
-  if not supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type):
-    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
-                                    dimension_numbers, feature_group_count, batch_group_count, precision,
-                                    preferred_element_type)
-  dilation = tuple(rhs_dilation or (1, 1))
+def explicit_padding(lhs, rhs, window_strides, padding, dilation) -> tuple:
+  """Padding as ((lo, hi), (lo, hi)) pixels, 'SAME'/'VALID' resolved as lax resolves them."""
   if isinstance(padding, str):
     window = [d * (k - 1) + 1 for k, d in zip(rhs.shape[:2], dilation)]
     padding = lax.padtype_to_pads(lhs.shape[1:3], window, window_strides, padding)
-  padding = tuple(tuple(int(v) for v in pair) for pair in padding)
-  if any(v < 0 for pair in padding for v in pair):
-    return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
-                                    dimension_numbers, feature_group_count, batch_group_count, precision,
-                                    preferred_element_type)
-  geometry = (tuple(int(s) for s in window_strides), padding, dilation, int(feature_group_count))
-  return sharded_conv(lhs, rhs, geometry)
+  return tuple(tuple(int(v) for v in pair) for pair in padding)
+
+
+def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                         dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
+                         preferred_element_type=None):
+  """lax.conv_general_dilated, through oneDNN where supported() says so (and no padding is negative)."""
+  if supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type):
+    dilation = tuple(rhs_dilation or (1, 1))
+    pads = explicit_padding(lhs, rhs, window_strides, padding, dilation)
+    if all(v >= 0 for pair in pads for v in pair):
+      return sharded_conv(lhs, rhs, (tuple(int(s) for s in window_strides), pads, dilation, int(feature_group_count)))
+  return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                  dimension_numbers, feature_group_count, batch_group_count, precision,
+                                  preferred_element_type)
