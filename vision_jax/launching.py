@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import jax
 from absl import flags, logging
+from jax._src import distributed as jax_distributed
 
 from vision_jax.data import hide_gpus_from_tensorflow
 from vision_jax.errors import UserError, first_line, root_cause
@@ -174,6 +175,20 @@ def maybe_initialize_distributed(config, coordinator_address: Optional[str], num
                jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
+def shutdown_distributed() -> None:
+  """jax.distributed.shutdown with the coordinator, which hosts the service, going last.
+
+  Our processes join as recoverable (jax_enable_recoverability, for one-line peer errors) and the
+  service's shutdown barrier does not wait for recoverable processes, so the coordinator could stop
+  the service while another process was still disconnecting from it; that process then aborted
+  (-6, "Failed to disconnect from coordination service"). get_live_nodes returns once every other
+  process has disconnected (or stopped sending heartbeats)."""
+  state = jax_distributed.global_state
+  if state.service is not None and state.client is not None:
+    state.client.get_live_nodes(list(range(jax.process_count())))
+  jax.distributed.shutdown()
+
+
 def start(config, workdir: str, coordinator_address: Optional[str] = None, num_processes: Optional[int] = None,
           process_id: Optional[int] = None) -> None:
   """Joins the other processes (if any), then runs the experiment; a UserError from either becomes
@@ -183,12 +198,13 @@ def start(config, workdir: str, coordinator_address: Optional[str] = None, num_p
     final = run(config, workdir)
     if final is not None:
       print(summary_line(final), flush=True)
+    shutdown_distributed()
   except UserError as e:
     print(f'error: {e}', file=sys.stderr, flush=True)
     sys.exit(1)
   except Preempted as e:
     print(f'preempted: {e}', file=sys.stderr, flush=True)
-    jax.distributed.shutdown()
+    shutdown_distributed()
     sys.exit(PREEMPTED_EXIT_STATUS)
   except Exception as e:  # a collective raises JaxRuntimeError, orbax's barrier a ValueError of its text.
     if jax.process_count() == 1 or not any(marker in str(e) for marker in PEER_FAILURE_MARKERS):
