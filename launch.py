@@ -7,10 +7,15 @@ same command on every process: jax.distributed is initialised from --coordinator
 /--num_processes/--process_id or from the cluster's environment (SLURM, Open MPI, ...).
 """
 
-from absl import app, flags
-from ml_collections import config_flags
+from vision_jax import host_memory
 
-from vision_jax import launching
+if __name__ == '__main__':  # first, before the imports below, which a re-execution would repeat
+  host_memory.reexec_with_huge_pages()
+
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from vision_jax import launching  # noqa: E402
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file, optionally FILE:ARG.',

@@ -5,8 +5,10 @@ import os
 import platform
 
 
-def environment() -> dict:
-  """Date, devices, CPU, XLA_FLAGS and library versions of this run."""
+def environment(environ: dict = None) -> dict:
+  """Date, devices, CPU, XLA_FLAGS, GLIBC_TUNABLES (of `environ`, the measurements' environment) and
+  library versions of this run."""
+  environ = os.environ if environ is None else environ
   import jax
   versions = {'python': platform.python_version(), 'jax': jax.__version__}
   for name in ('jaxlib', 'flax', 'optax', 'torch'):
@@ -23,13 +25,15 @@ def environment() -> dict:
   devices = jax.devices()
   return {'date': datetime.date.today().isoformat(), 'backend': jax.default_backend(),
           'device': devices[0].device_kind, 'device_count': len(devices), 'cpu': cpu,
-          'cpu_cores': os.cpu_count(), 'xla_flags': os.environ.get('XLA_FLAGS', ''), 'versions': versions}
+          'cpu_cores': os.cpu_count(), 'xla_flags': environ.get('XLA_FLAGS', ''),
+          'glibc_tunables': environ.get('GLIBC_TUNABLES', ''), 'versions': versions}
 
 
 def environment_line(env: dict) -> str:
   versions = ', '.join(f'{k} {v}' for k, v in env['versions'].items())
   return (f'{env["date"]} · {env["device_count"]}x {env["device"]} ({env["backend"]}) · CPU {env["cpu"]}, '
-          f'{env["cpu_cores"]} cores · {versions}' + (f' · XLA_FLAGS={env["xla_flags"]}' if env['xla_flags'] else ''))
+          f'{env["cpu_cores"]} cores · {versions}' + (f' · XLA_FLAGS={env["xla_flags"]}' if env['xla_flags'] else '')
+          + (f' · GLIBC_TUNABLES={env["glibc_tunables"]}' if env.get('glibc_tunables') else ''))
 
 
 def row_line(row: dict) -> str:

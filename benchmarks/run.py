@@ -24,6 +24,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.specs import SPECS  # noqa: E402
+from vision_jax import host_memory  # noqa: E402
 
 FRAMEWORKS = ('jax', 'jax_onednn', 'torch', 'torch_compile', 'torchvision')
 
@@ -41,6 +42,8 @@ flags.DEFINE_string('out', 'benchmarks/results.json', 'JSON results')
 flags.DEFINE_bool('append', False, 'add this run\'s rows to those already in --out (one JSON from several runs)')
 flags.DEFINE_string('results_md', 'benchmarks/RESULTS.md', 'markdown whose generated table is replaced; "" skips')
 flags.DEFINE_string('label', '', 'a name for this run in RESULTS.md (e.g. "CPU defaults")')
+flags.DEFINE_bool('huge_pages', True, 'run every measurement with glibc asking for transparent huge pages, as '
+                  'launch.py runs (vision_jax/host_memory.py); --nohuge_pages: the environment as it is')
 flags.DEFINE_bool('donate', True, 'JAX: donate the train state to the step (as the trainer does)')
 flags.DEFINE_string('single', '', 'internal: MODEL:FRAMEWORK, run one measurement and print its JSON')
 flags.DEFINE_integer('timeout', 1800, 'seconds per (model, framework) subprocess')
@@ -73,14 +76,20 @@ def measure(model: str, framework: str) -> dict:
           'peak_rss_mb': timing.peak_rss_mb(), 'baseline_rss_mb': baseline, **result}
 
 
+def measurement_environment() -> dict:
+  """The environment of every measurement subprocess, the same for all frameworks."""
+  return host_memory.with_huge_pages(os.environ) if FLAGS.huge_pages else dict(os.environ)
+
+
 def run_subprocess(model: str, framework: str, argv: list[str]) -> dict:
   """measure() in a fresh interpreter; failures become {'error': ...}."""
   from benchmarks import timing
   passthrough = [a for a in argv[1:] if not a.startswith(('--models', '--frameworks', '--single', '--out', '--append',
-                                                          '--results_md', '--pipelines', '--label'))]
+                                                          '--results_md', '--pipelines', '--label', '--huge_pages',
+                                                          '--nohuge_pages'))]
   command = [sys.executable, os.path.abspath(__file__), f'--single={model}:{framework}', *passthrough]
   return {'model': model, 'framework': framework,
-          **timing.run_measurement(command, dict(os.environ), ROOT, FLAGS.timeout)}
+          **timing.run_measurement(command, measurement_environment(), ROOT, FLAGS.timeout)}
 
 
 def main(argv):
@@ -108,7 +117,7 @@ def main(argv):
     with open(FLAGS.out) as f:
       earlier = json.load(f)
     rows, pipelines = earlier['results'] + rows, {**earlier.get('pipelines', {}), **pipelines}
-  results = {'environment': report.environment(), 'label': FLAGS.label, 'results': rows,
+  results = {'environment': report.environment(measurement_environment()), 'label': FLAGS.label, 'results': rows,
              'ratios': report.ratios(rows), 'pipelines': pipelines}
   os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
   with open(FLAGS.out, 'w') as f:
