@@ -62,7 +62,8 @@ def compute_dtype(name: str) -> Any:
 
 
 def select_conv(model_config) -> None:
-  """Selects model_config.conv_impl ('auto' | 'xla' | 'onednn') for our conv layers (models/layers.Conv)."""
+  """Selects model_config.conv_impl ('auto' when absent; 'xla', 'onednn') for our conv layers
+  (models/layers.Conv) in this process: tasks.run does it from the run's config first."""
   impl = model_config.get('conv_impl', 'auto')
   if impl not in onednn.IMPLS:
     raise UserError(f'unknown model.conv_impl {impl!r}; choose one of: {", ".join(onednn.IMPLS)}')
@@ -71,8 +72,11 @@ def select_conv(model_config) -> None:
 
 def build_model(model_config, num_classes: int) -> nn.Module:
   """Instantiates the registered model; every other key of model_config is a constructor arg, except
-  conv_impl ('auto' | 'xla' | 'onednn': the convolution our conv layers run on the CPU, vision_jax/ops)."""
-  select_conv(model_config)
+  conv_impl ('auto' | 'xla' | 'onednn': the convolution our conv layers run on the CPU, vision_jax/ops),
+  selected only where given: the auxiliary networks a run builds (a backbone to copy weights from, FID's
+  Inception, perceptual features) leave the run's choice alone."""
+  if 'conv_impl' in model_config:
+    select_conv(model_config)
   kwargs = {k: v for k, v in model_config.items() if k not in ('name', 'dtype', 'conv_impl')}
   kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
   model_cls = MODELS.get(model_config.name)

@@ -1,11 +1,12 @@
 """The oneDNN convolution as an XLA FFI custom call (onednn_conv.cc, built by build.py): forward,
-gradient with respect to the input and to the weights, joined by a custom VJP, float32, NHWC/HWIO.
+gradient with respect to the input and to the weights, joined by a custom VJP, NHWC/HWIO, float32
+(bfloat16 too where the CPU has native bfloat16 instructions: AVX512_BF16 or AMX).
 
 conv_general_dilated() has lax.conv_general_dilated's signature and is what our conv layer
 (models/layers.Conv) calls: on the CPU it runs oneDNN (the default 'auto', when the library is
-built, or 'onednn') wherever the call is one it supports (2-D, NHWC/HWIO, float32, no input
-dilation), and XLA's convolution otherwise ('xla' always). Under a data mesh of several devices each
-device convolves its own shard of the batch (shard_map).
+built, or 'onednn') wherever the call is one it supports (2-D, NHWC/HWIO, float32 or native
+bfloat16, no input dilation), and XLA's convolution otherwise ('xla' always). Under a data mesh of
+several devices each device convolves its own shard of the batch (shard_map).
 """
 
 import ctypes
@@ -23,6 +24,9 @@ LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_onednn_conv
 IMPLS = ('auto', 'xla', 'onednn')
 TARGETS = {'forward': 'OnednnConvForward', 'backward_data': 'OnednnConvBackwardData',
            'backward_weights': 'OnednnConvBackwardWeights'}
+# Element types and the suffix of their handler symbols in onednn_conv.cc.
+TYPES = {jnp.dtype(jnp.float32): '', jnp.dtype(jnp.bfloat16): 'Bf16'}
+BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
 NHWC_HWIO = lax.ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
 
 _impl = 'auto'
@@ -38,6 +42,11 @@ def use(impl: str) -> None:
   _impl = impl
 
 
+def selected() -> str:
+  """The implementation use() selected last ('auto' until then)."""
+  return _impl
+
+
 @functools.cache
 def available() -> bool:
   """Whether the library is built and its three targets are registered with XLA:CPU."""
@@ -47,9 +56,27 @@ def available() -> bool:
     logging.warning('oneDNN convolution not available (%s); using XLA\'s convolution. Build it with '
                     '`make ops` (needs g++ and the onednn wheels of setup.cfg)', str(e).split(':')[-1].strip())
     return False
-  for name, symbol in TARGETS.items():
-    jax.ffi.register_ffi_target(f'onednn_conv_{name}', jax.ffi.pycapsule(getattr(library, symbol)), platform='cpu')
+  try:
+    handlers = {f'onednn_conv_{name}_{dtype.name}': getattr(library, symbol + suffix)
+                for name, symbol in TARGETS.items() for dtype, suffix in TYPES.items()}
+  except AttributeError as e:  # a library built from an older onednn_conv.cc
+    logging.warning('oneDNN convolution library is out of date (%s); using XLA\'s convolution. Rebuild it '
+                    'with `make ops`', e)
+    return False
+  for target, handler in handlers.items():
+    jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(handler), platform='cpu')
   return True
+
+
+@functools.cache
+def native_bfloat16() -> bool:
+  """Whether this CPU has bfloat16 dot-product instructions (else bfloat16 convolutions run XLA's)."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      flags = next((line.split(':', 1)[1].split() for line in f if line.startswith('flags')), [])
+  except OSError:
+    return False
+  return any(flag in flags for flag in BF16_CPU_FLAGS)
 
 
 Geometry = tuple  # (strides (2,), padding ((lo, hi), (lo, hi)), dilation (2,), groups)
@@ -63,7 +90,7 @@ def output_hw(x_hw, w_hw, geometry: Geometry) -> tuple[int, int]:
 
 def _call(target: str, shape, a, b, geometry: Geometry):
   strides, padding, dilation, groups = geometry
-  return jax.ffi.ffi_call(f'onednn_conv_{target}', jax.ShapeDtypeStruct(shape, jnp.float32),
+  return jax.ffi.ffi_call(f'onednn_conv_{target}_{a.dtype.name}', jax.ShapeDtypeStruct(shape, a.dtype),
                           vmap_method='sequential')(
       a, b, strides=np.asarray(strides, np.int64), padding=np.asarray(padding, np.int64).reshape(-1),
       dilation=np.asarray(dilation, np.int64), groups=np.int64(groups))
@@ -83,7 +110,7 @@ def _backward_weights(x, dy, w_shape, geometry):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def conv(x, w, geometry: Geometry):
-  """oneDNN convolution of NHWC float32 x with HWIO float32 w (one device's batch)."""
+  """oneDNN convolution of NHWC x with HWIO w of the same type, float32 or bfloat16 (one device's batch)."""
   return _forward(x, w, geometry)
 
 
@@ -111,11 +138,13 @@ def sharded_conv(x, w, geometry: Geometry):
 
 
 def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type) -> bool:
-  """Whether oneDNN runs this call: CPU, 2-D NHWC/HWIO, float32, no input dilation."""
+  """Whether oneDNN runs this call: CPU, 2-D NHWC/HWIO, float32 (or bfloat16 on a CPU with native
+  bfloat16) in and out, no input dilation."""
+  dtype = lhs.dtype
   return (_impl != 'xla' and jax.default_backend() == 'cpu' and available() and lhs.ndim == 4
-          and lhs.dtype == jnp.float32 and rhs.dtype == jnp.float32 and batch_group_count == 1
-          and (lhs_dilation is None or all(d == 1 for d in lhs_dilation))
-          and preferred_element_type in (None, jnp.float32)
+          and dtype in TYPES and rhs.dtype == dtype and (dtype == jnp.float32 or native_bfloat16())
+          and batch_group_count == 1 and (lhs_dilation is None or all(d == 1 for d in lhs_dilation))
+          and (preferred_element_type is None or jnp.dtype(preferred_element_type) == dtype)
           and lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == NHWC_HWIO)
 
 

@@ -1,6 +1,7 @@
 // oneDNN 2-D convolution for XLA:CPU through the XLA FFI: forward, gradient with respect to the
-// input and gradient with respect to the weights, float32, NHWC activations and HWIO weights (as
-// flax.linen.Conv holds them), with strides, explicit padding, dilation and feature groups.
+// input and gradient with respect to the weights, float32 or bfloat16 (each call in one type), NHWC
+// activations and HWIO weights (as flax.linen.Conv holds them), with strides, explicit padding,
+// dilation and feature groups.
 //
 // Each primitive is created once per shape and kept in a cache. Weights are reordered into the
 // layout the primitive prefers only when it differs from HWIO. Scratchpads are owned by each call,
@@ -26,13 +27,15 @@ dnnl::engine& Engine() {
   return engine;
 }
 
-// The geometry of one convolution: NHWC input x, HWIO kernel w (I = C / groups), NHWC output y.
+// The geometry of one convolution: NHWC input x, HWIO kernel w (I = C / groups), NHWC output y,
+// all of element type `type`.
 struct Geometry {
   int64_t n, h, w, c, kh, kw, o, oh, ow, groups;
   int64_t stride[2], pad_lo[2], pad_hi[2], dilation[2];
+  dt type;
 
   std::string Key(const char* kind) const {
-    std::string key = kind;
+    std::string key = std::string(kind) + (type == dt::bf16 ? ",bf16" : ",f32");
     for (int64_t v : {n, h, w, c, kh, kw, o, oh, ow, groups, stride[0], stride[1], pad_lo[0], pad_lo[1],
                       pad_hi[0], pad_hi[1], dilation[0], dilation[1]}) {
       key += "," + std::to_string(v);
@@ -41,7 +44,7 @@ struct Geometry {
   }
   // NHWC as oneDNN's logical (N, C, H, W) with strides.
   dnnl::memory::desc Activations(int64_t channels, int64_t height, int64_t width) const {
-    return dnnl::memory::desc({n, channels, height, width}, dt::f32,
+    return dnnl::memory::desc({n, channels, height, width}, type,
                               dims{height * width * channels, 1, width * channels, channels});
   }
   dnnl::memory::desc Input() const { return Activations(c, h, w); }
@@ -52,12 +55,12 @@ struct Geometry {
     int64_t i = c / groups;
     if (groups == 1) {
       dims logical{o, i, kh, kw};
-      return any ? dnnl::memory::desc(logical, dt::f32, dnnl::memory::format_tag::any)
-                 : dnnl::memory::desc(logical, dt::f32, dims{1, o, kw * i * o, i * o});
+      return any ? dnnl::memory::desc(logical, type, dnnl::memory::format_tag::any)
+                 : dnnl::memory::desc(logical, type, dims{1, o, kw * i * o, i * o});
     }
     dims logical{groups, o / groups, i, kh, kw};
-    return any ? dnnl::memory::desc(logical, dt::f32, dnnl::memory::format_tag::any)
-               : dnnl::memory::desc(logical, dt::f32, dims{o / groups, 1, o, kw * i * o, i * o});
+    return any ? dnnl::memory::desc(logical, type, dnnl::memory::format_tag::any)
+               : dnnl::memory::desc(logical, type, dims{o / groups, 1, o, kw * i * o, i * o});
   }
   dims Strides() const { return {stride[0], stride[1]}; }
   dims Dilation() const { return {dilation[0] - 1, dilation[1] - 1}; }
@@ -127,7 +130,7 @@ void Execute(const Cached& cached, dnnl::stream& stream, std::unordered_map<int,
 }
 
 // The user's HWIO weights as the primitive wants them (a reorder only when the layouts differ).
-dnnl::memory PreferredWeights(const Cached& cached, const Geometry& g, float* data, dnnl::stream& stream) {
+dnnl::memory PreferredWeights(const Cached& cached, const Geometry& g, void* data, dnnl::stream& stream) {
   dnnl::memory user(g.Weights(false), Engine(), data);
   if (cached.weights == user.get_desc()) return user;
   dnnl::memory preferred(cached.weights, Engine());
@@ -135,12 +138,13 @@ dnnl::memory PreferredWeights(const Cached& cached, const Geometry& g, float* da
   return preferred;
 }
 
+template <ffi::DataType T>
 Geometry MakeGeometry(ffi::Span<const int64_t> x, ffi::Span<const int64_t> w, ffi::Span<const int64_t> y,
                       ffi::Span<const int64_t> strides, ffi::Span<const int64_t> padding,
                       ffi::Span<const int64_t> dilation, int64_t groups) {
   return Geometry{x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2], groups,
                   {strides[0], strides[1]}, {padding[0], padding[2]}, {padding[1], padding[3]},
-                  {dilation[0], dilation[1]}};
+                  {dilation[0], dilation[1]}, T == ffi::DataType::BF16 ? dt::bf16 : dt::f32};
 }
 
 template <typename Body>
@@ -153,48 +157,51 @@ ffi::Error Guarded(Body body) {
   }
 }
 
-ffi::Error ForwardImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w, ffi::ResultBuffer<ffi::F32> y,
+template <ffi::DataType T>
+ffi::Error ForwardImpl(ffi::Buffer<T> x, ffi::Buffer<T> w, ffi::ResultBuffer<T> y,
                        ffi::Span<const int64_t> strides, ffi::Span<const int64_t> padding,
                        ffi::Span<const int64_t> dilation, int64_t groups) {
   return Guarded([&] {
-    Geometry g = MakeGeometry(x.dimensions(), w.dimensions(), y->dimensions(), strides, padding, dilation, groups);
+    Geometry g = MakeGeometry<T>(x.dimensions(), w.dimensions(), y->dimensions(), strides, padding, dilation, groups);
     const Cached& cached = Forward(g);
     dnnl::stream stream(Engine());
-    dnnl::memory weights = PreferredWeights(cached, g, w.typed_data(), stream);
-    Execute(cached, stream, {{DNNL_ARG_SRC, dnnl::memory(g.Input(), Engine(), x.typed_data())},
+    dnnl::memory weights = PreferredWeights(cached, g, w.untyped_data(), stream);
+    Execute(cached, stream, {{DNNL_ARG_SRC, dnnl::memory(g.Input(), Engine(), x.untyped_data())},
                              {DNNL_ARG_WEIGHTS, weights},
-                             {DNNL_ARG_DST, dnnl::memory(g.Output(), Engine(), y->typed_data())}});
+                             {DNNL_ARG_DST, dnnl::memory(g.Output(), Engine(), y->untyped_data())}});
     stream.wait();
   });
 }
 
-ffi::Error BackwardDataImpl(ffi::Buffer<ffi::F32> dy, ffi::Buffer<ffi::F32> w, ffi::ResultBuffer<ffi::F32> dx,
+template <ffi::DataType T>
+ffi::Error BackwardDataImpl(ffi::Buffer<T> dy, ffi::Buffer<T> w, ffi::ResultBuffer<T> dx,
                             ffi::Span<const int64_t> strides, ffi::Span<const int64_t> padding,
                             ffi::Span<const int64_t> dilation, int64_t groups) {
   return Guarded([&] {
-    Geometry g = MakeGeometry(dx->dimensions(), w.dimensions(), dy.dimensions(), strides, padding, dilation, groups);
+    Geometry g = MakeGeometry<T>(dx->dimensions(), w.dimensions(), dy.dimensions(), strides, padding, dilation, groups);
     const Cached& cached = BackwardData(g);
     dnnl::stream stream(Engine());
-    dnnl::memory weights = PreferredWeights(cached, g, w.typed_data(), stream);
-    Execute(cached, stream, {{DNNL_ARG_DIFF_DST, dnnl::memory(g.Output(), Engine(), dy.typed_data())},
+    dnnl::memory weights = PreferredWeights(cached, g, w.untyped_data(), stream);
+    Execute(cached, stream, {{DNNL_ARG_DIFF_DST, dnnl::memory(g.Output(), Engine(), dy.untyped_data())},
                              {DNNL_ARG_WEIGHTS, weights},
-                             {DNNL_ARG_DIFF_SRC, dnnl::memory(g.Input(), Engine(), dx->typed_data())}});
+                             {DNNL_ARG_DIFF_SRC, dnnl::memory(g.Input(), Engine(), dx->untyped_data())}});
     stream.wait();
   });
 }
 
-ffi::Error BackwardWeightsImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> dy, ffi::ResultBuffer<ffi::F32> dw,
+template <ffi::DataType T>
+ffi::Error BackwardWeightsImpl(ffi::Buffer<T> x, ffi::Buffer<T> dy, ffi::ResultBuffer<T> dw,
                                ffi::Span<const int64_t> strides, ffi::Span<const int64_t> padding,
                                ffi::Span<const int64_t> dilation, int64_t groups) {
   return Guarded([&] {
-    Geometry g = MakeGeometry(x.dimensions(), dw->dimensions(), dy.dimensions(), strides, padding, dilation, groups);
+    Geometry g = MakeGeometry<T>(x.dimensions(), dw->dimensions(), dy.dimensions(), strides, padding, dilation, groups);
     const Cached& cached = BackwardWeights(g);
     dnnl::stream stream(Engine());
-    dnnl::memory user(g.Weights(false), Engine(), dw->typed_data());
+    dnnl::memory user(g.Weights(false), Engine(), dw->untyped_data());
     bool reorder = !(cached.weights == user.get_desc());
     dnnl::memory out = reorder ? dnnl::memory(cached.weights, Engine()) : user;
-    Execute(cached, stream, {{DNNL_ARG_SRC, dnnl::memory(g.Input(), Engine(), x.typed_data())},
-                             {DNNL_ARG_DIFF_DST, dnnl::memory(g.Output(), Engine(), dy.typed_data())},
+    Execute(cached, stream, {{DNNL_ARG_SRC, dnnl::memory(g.Input(), Engine(), x.untyped_data())},
+                             {DNNL_ARG_DIFF_DST, dnnl::memory(g.Output(), Engine(), dy.untyped_data())},
                              {DNNL_ARG_DIFF_WEIGHTS, out}});
     if (reorder) dnnl::reorder(out, user).execute(stream, out, user);
     stream.wait();
@@ -209,18 +216,17 @@ ffi::Error BackwardWeightsImpl(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> dy
       .Attr<ffi::Span<const int64_t>>("dilation")       \
       .Attr<int64_t>("groups")
 
-XLA_FFI_DEFINE_HANDLER_SYMBOL(OnednnConvForward, ForwardImpl,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>() CONV_ATTRS);
-XLA_FFI_DEFINE_HANDLER_SYMBOL(OnednnConvBackwardData, BackwardDataImpl,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>() CONV_ATTRS);
-XLA_FFI_DEFINE_HANDLER_SYMBOL(OnednnConvBackwardWeights, BackwardWeightsImpl,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Ret<ffi::Buffer<ffi::F32>>() CONV_ATTRS);
+// One handler per entry point and element type: two inputs, one result, the geometry attributes.
+#define CONV_HANDLER(name, impl, type)                                                       \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(name, impl<type>,                                            \
+                                ffi::Ffi::Bind()                                             \
+                                    .Arg<ffi::Buffer<type>>()                                \
+                                    .Arg<ffi::Buffer<type>>()                                \
+                                    .Ret<ffi::Buffer<type>>() CONV_ATTRS);
+
+CONV_HANDLER(OnednnConvForward, ForwardImpl, ffi::F32)
+CONV_HANDLER(OnednnConvBackwardData, BackwardDataImpl, ffi::F32)
+CONV_HANDLER(OnednnConvBackwardWeights, BackwardWeightsImpl, ffi::F32)
+CONV_HANDLER(OnednnConvForwardBf16, ForwardImpl, ffi::BF16)
+CONV_HANDLER(OnednnConvBackwardDataBf16, BackwardDataImpl, ffi::BF16)
+CONV_HANDLER(OnednnConvBackwardWeightsBf16, BackwardWeightsImpl, ffi::BF16)
