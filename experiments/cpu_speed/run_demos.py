@@ -24,6 +24,7 @@ DEMOS = {'digits_lenet': 'configs/digits_cnn.py', 'digit_scenes_ssd': 'configs/d
 flags.DEFINE_string('before', None, 'checkout of the commit before issue #16')
 flags.DEFINE_string('after', ROOT, 'checkout of the commit measured (build its oneDNN library first)')
 flags.DEFINE_list('demos', list(DEMOS), 'demos to run')
+flags.DEFINE_list('labels', ['before', 'after'], 'which of the two checkouts to run')
 flags.DEFINE_string('out', 'experiments/cpu_speed/demos.json', 'JSON results')
 FLAGS = flags.FLAGS
 
@@ -44,9 +45,14 @@ def launch(checkout: str, config: str) -> dict:
 def main(argv):
   del argv
   results = {}
+  if os.path.exists(FLAGS.out):  # earlier launches stay unless run again
+    with open(FLAGS.out) as f:
+      results = json.load(f)
+  checkouts = {'before': FLAGS.before, 'after': FLAGS.after}
   for name in FLAGS.demos:
-    results[name] = {}
-    for label, checkout in (('before', FLAGS.before), ('after', FLAGS.after)):
+    results.setdefault(name, {})
+    for label in FLAGS.labels:
+      checkout = checkouts[label]
       results[name][label] = launch(checkout, DEMOS[name])
       print(name, label, results[name][label], flush=True)
       with open(FLAGS.out, 'w') as f:
