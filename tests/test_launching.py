@@ -1,3 +1,7 @@
+import threading
+import time
+import types
+
 import pytest
 
 from configs import common
@@ -24,3 +28,16 @@ def test_cluster_environment_detection(monkeypatch, env, expected):
   for name, value in env.items():
     monkeypatch.setenv(name, value)
   assert launching.launched_as_one_of_many() is expected
+
+
+def test_the_coordinator_waits_a_bounded_time_for_a_stuck_process_at_exit(monkeypatch):
+  stuck = threading.Event()   # never set: a process alive but never disconnecting
+  client = types.SimpleNamespace(get_live_nodes=lambda ids: stuck.wait())
+  monkeypatch.setattr(launching.jax_distributed, 'global_state', types.SimpleNamespace(service=object(), client=client))
+  shut = []
+  monkeypatch.setattr(launching.jax.distributed, 'shutdown', lambda: shut.append(True))
+  monkeypatch.setattr(launching.jax, 'process_count', lambda: 2)
+  monkeypatch.setattr(launching, 'SHUTDOWN_WAIT_S', 0.3)
+  start = time.time()
+  launching.shutdown_distributed()
+  assert shut == [True] and time.time() - start < 5

@@ -25,6 +25,8 @@ PEER_FAILURE_MARKERS = ('Gloo', 'heartbeat', 'UNAVAILABLE', 'Connection reset', 
                         'coordination service', 'CoordinationService')
 # JAX's own initialization deadline comes this long after ours, so ours (one line) ends the wait.
 JAX_DEADLINE_MARGIN_S = 60
+# The longest the coordinator waits at exit for the other processes to disconnect (JAX's own shutdown timeout).
+SHUTDOWN_WAIT_S = 300
 
 
 class _DropThirdPartyInfo(std_logging.Filter):
@@ -182,10 +184,14 @@ def shutdown_distributed() -> None:
   service's shutdown barrier does not wait for recoverable processes, so the coordinator could stop
   the service while another process was still disconnecting from it; that process then aborted
   (-6, "Failed to disconnect from coordination service"). get_live_nodes returns once every other
-  process has disconnected (or stopped sending heartbeats)."""
+  process has disconnected (or stopped sending heartbeats); a process alive but stuck delays the
+  coordinator's exit by at most SHUTDOWN_WAIT_S."""
   state = jax_distributed.global_state
   if state.service is not None and state.client is not None:
-    state.client.get_live_nodes(list(range(jax.process_count())))
+    waiter = threading.Thread(target=state.client.get_live_nodes, args=(list(range(jax.process_count())),),
+                              daemon=True)
+    waiter.start()
+    waiter.join(SHUTDOWN_WAIT_S)
   jax.distributed.shutdown()
 
 
