@@ -49,7 +49,8 @@ def selected() -> str:
 
 @functools.cache
 def available() -> bool:
-  """Whether the library is built and its three targets are registered with XLA:CPU."""
+  """Whether the library is built and its targets (three entry points, two element types) are
+  registered with XLA:CPU."""
   try:
     library = ctypes.cdll.LoadLibrary(LIBRARY)
   except OSError as e:
