@@ -171,7 +171,7 @@ def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding):
       (taps_y, pad_y), (taps_x, pad_x) = phase_y, phase_x
       sub_kernel = kernel[np.array(taps_y)][:, np.array(taps_x)]
       row.append(onednn.conv_general_dilated(x, sub_kernel, (1, 1), (pad_y, pad_x),
-                                              dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
+                                             dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
     grid.append(jnp.stack(row, 3))  # (B, rows_y, rows_x, sx, C)
   y = jnp.stack(grid, 2)  # (B, rows_y, sy, rows_x, sx, C)
   sy, sx = strides

@@ -157,19 +157,27 @@ ffi::Error Guarded(Body body) {
   }
 }
 
+// Runs `cached` (forward or backward-data) on one activation tensor and the weights into another:
+// the two entry points differ only in which of x and y is read and which written.
+void ExecuteWithWeights(const Cached& cached, const Geometry& g, void* weights_data, int in_arg,
+                        const dnnl::memory::desc& in_desc, void* in, int out_arg,
+                        const dnnl::memory::desc& out_desc, void* out) {
+  dnnl::stream stream(Engine());
+  dnnl::memory weights = PreferredWeights(cached, g, weights_data, stream);
+  Execute(cached, stream, {{in_arg, dnnl::memory(in_desc, Engine(), in)},
+                           {DNNL_ARG_WEIGHTS, weights},
+                           {out_arg, dnnl::memory(out_desc, Engine(), out)}});
+  stream.wait();
+}
+
 template <ffi::DataType T>
 ffi::Error ForwardImpl(ffi::Buffer<T> x, ffi::Buffer<T> w, ffi::ResultBuffer<T> y,
                        ffi::Span<const int64_t> strides, ffi::Span<const int64_t> padding,
                        ffi::Span<const int64_t> dilation, int64_t groups) {
   return Guarded([&] {
     Geometry g = MakeGeometry<T>(x.dimensions(), w.dimensions(), y->dimensions(), strides, padding, dilation, groups);
-    const Cached& cached = Forward(g);
-    dnnl::stream stream(Engine());
-    dnnl::memory weights = PreferredWeights(cached, g, w.untyped_data(), stream);
-    Execute(cached, stream, {{DNNL_ARG_SRC, dnnl::memory(g.Input(), Engine(), x.untyped_data())},
-                             {DNNL_ARG_WEIGHTS, weights},
-                             {DNNL_ARG_DST, dnnl::memory(g.Output(), Engine(), y->untyped_data())}});
-    stream.wait();
+    ExecuteWithWeights(Forward(g), g, w.untyped_data(), DNNL_ARG_SRC, g.Input(), x.untyped_data(),
+                       DNNL_ARG_DST, g.Output(), y->untyped_data());
   });
 }
 
@@ -179,13 +187,8 @@ ffi::Error BackwardDataImpl(ffi::Buffer<T> dy, ffi::Buffer<T> w, ffi::ResultBuff
                             ffi::Span<const int64_t> dilation, int64_t groups) {
   return Guarded([&] {
     Geometry g = MakeGeometry<T>(dx->dimensions(), w.dimensions(), dy.dimensions(), strides, padding, dilation, groups);
-    const Cached& cached = BackwardData(g);
-    dnnl::stream stream(Engine());
-    dnnl::memory weights = PreferredWeights(cached, g, w.untyped_data(), stream);
-    Execute(cached, stream, {{DNNL_ARG_DIFF_DST, dnnl::memory(g.Output(), Engine(), dy.untyped_data())},
-                             {DNNL_ARG_WEIGHTS, weights},
-                             {DNNL_ARG_DIFF_SRC, dnnl::memory(g.Input(), Engine(), dx->untyped_data())}});
-    stream.wait();
+    ExecuteWithWeights(BackwardData(g), g, w.untyped_data(), DNNL_ARG_DIFF_DST, g.Output(), dy.untyped_data(),
+                       DNNL_ARG_DIFF_SRC, g.Input(), dx->untyped_data());
   });
 }
 
