@@ -21,7 +21,7 @@ demo: ops
 	$(VENV)/bin/python launch.py --config=configs/digits_cnn.py --workdir=runs/digits_cnn
 
 test: ops
-	$(VENV)/bin/python -m pytest -n 2 --dist worksteal --durations=15 tests
+	$(VENV)/bin/python -m pytest -n 2 --dist worksteal --durations=15 --tb=native tests
 
 clean:
 	rm -rf $(VENV) runs vision_jax/ops/_onednn_conv.so
