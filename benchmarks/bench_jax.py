@@ -14,7 +14,7 @@ from benchmarks import timing
 from benchmarks.specs import Spec
 from configs import common
 from vision_jax import models
-from vision_jax.detectors import build_detector
+from vision_jax.detection.families import build_detector
 from vision_jax.generative import METHODS
 from vision_jax.generative.state import apply_ema, create_state
 from vision_jax.ops import onednn

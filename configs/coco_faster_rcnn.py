@@ -50,7 +50,7 @@ def smoke(c):
 
 
 def get_config(arg=''):
-  c = common.faster_rcnn_config('resnet50_fpn')
+  c = common.faster_rcnn_config('resnet50', 'fpn')
   faster_rcnn_data(c, 'coco/2017', 800, 1333)
   c.dataset.train_split = 'train'
   c.dataset.eval_split = 'validation'

@@ -11,7 +11,7 @@ horizontal flip; box / cls / DFL gains 7.5 / 0.5 / 1.5; validation NMS conf 0.00
 per image. Epochs: 500, our choice (default.yaml says 100; the length of the released models' runs
 is not in the documents reachable here). Left out: their EMA of the weights, the warm-up of momentum
 and of the bias learning rate, and training on rectangular batches. A trained Ultralytics model
-loads through --config.init_from=STATE_DICT.pt (weights/ultralytics.py says how to export one).
+loads through --config.init_from=STATE_DICT.pt (vision_jax/detection/yolo.py says how to export one).
 arg: 'n' | 's', optionally ',smoke' (2 steps at batch 2 on 128 px; the tests run it under
 tfds.testing.mock_data). Needs `tfds build coco/2017`.
 """

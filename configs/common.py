@@ -169,7 +169,7 @@ def detection_config() -> ml_collections.ConfigDict:
   """A complete SSD detection config: the classification keys plus default boxes, matching, NMS."""
   c = classification_config()
   c.task = 'detection'
-  c.detector = 'ssd'                # the detector family (vision_jax/detectors/)
+  c.detector = 'ssd'                # the detector family (vision_jax/detection/families.py)
   c.dataset.name = 'digit_scenes'
   c.dataset.channels = 3            # RGB (TFDS detection data always is; files and digit scenes follow this)
   c.dataset.num_test_scenes = 500   # digit_scenes: size of the fixed test set
@@ -192,14 +192,15 @@ def detection_config() -> ml_collections.ConfigDict:
   return c
 
 
-def faster_rcnn_config(backbone: str = 'resnet50_fpn') -> ml_collections.ConfigDict:
-  """A complete Faster R-CNN detection config (torchvision's defaults; models/faster_rcnn.py)."""
+def faster_rcnn_config(backbone: str = 'resnet50', neck: str = 'fpn') -> ml_collections.ConfigDict:
+  """A complete Faster R-CNN detection config (torchvision's defaults; detection/faster_rcnn.py):
+  backbone a models/backbones.py name, neck 'fpn' or 'none' (the paper's C4 variant)."""
   c = detection_config()
   c.detector = 'faster_rcnn'
   del c.default_boxes, c.matching
   c.model = ml_collections.ConfigDict({
-      'name': 'faster_rcnn', 'backbone': backbone, 'dtype': 'float32',
-      'anchor_sizes': [[32], [64], [128], [256], [512]] if backbone.endswith('fpn') else [[128, 256, 512]],
+      'name': 'faster_rcnn', 'backbone': backbone, 'neck': neck, 'dtype': 'float32',
+      'anchor_sizes': [[32], [64], [128], [256], [512]] if neck == 'fpn' else [[128, 256, 512]],
       'aspect_ratios': [0.5, 1.0, 2.0],
       'rpn_pre_nms_top_n_train': 2000, 'rpn_post_nms_top_n_train': 2000,   # per level / kept
       'rpn_pre_nms_top_n_test': 1000, 'rpn_post_nms_top_n_test': 1000,
@@ -218,7 +219,7 @@ def faster_rcnn_config(backbone: str = 'resnet50_fpn') -> ml_collections.ConfigD
   if backbone.startswith('resnet'):
     c.freeze = r'^backbone/(conv1|bn1|layer1_|layer\d_\d+/(bn\d|downsample/bn)/)'
     c.freeze_batch_stats = '^backbone/'
-  elif backbone == 'vgg16':
+  elif backbone == 'vgg16_c4':
     c.freeze = '^backbone/conv[12]_'  # Ren et al. fine-tune from conv3_1 up
   c.evals.eval.plot_keys = ('mAP50', 'rpn_recall')
   return c
@@ -263,7 +264,7 @@ def choice_and_smoke(arg, choices: tuple[str, ...]) -> tuple[str, bool]:
 
 
 def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
-  """A complete YOLOv8-style detection config (models/yolo.py, detectors/yolo.py), Ultralytics' defaults."""
+  """A complete YOLOv8-style detection config (detection/yolo.py), Ultralytics' defaults."""
   c = detection_config()
   c.detector = 'yolo'
   del c.default_boxes, c.matching
@@ -280,7 +281,7 @@ def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
 
 
 def yolov1_config(layers: str = 'yolo') -> ml_collections.ConfigDict:
-  """A complete YOLOv1 detection config (models/yolov1.py, detectors/yolov1.py): the paper's 7x7 grid,
+  """A complete YOLOv1 detection config (detection/yolov1.py): the paper's 7x7 grid,
   2 boxes per cell, lambda_coord 5 and lambda_noobj 0.5."""
   c = detection_config()
   c.detector = 'yolov1'

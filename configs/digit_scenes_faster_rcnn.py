@@ -15,7 +15,7 @@ from configs import common
 
 
 def get_config(arg=None):
-  c = common.faster_rcnn_config('tiny_fpn')
+  c = common.faster_rcnn_config('tiny', 'fpn')
   # Levels at strides 4, 8, 16 (32, 16, 8 cells at 128 px), one anchor size each for 12-48 px glyphs.
   c.model.anchor_sizes = [[16], [32], [64]]
   c.model.fpn_features = 64

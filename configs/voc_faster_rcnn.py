@@ -20,14 +20,15 @@ all-point AP. arg: 'vgg16' | 'resnet50_fpn', then ',0712' and/or ',smoke'. Needs
 from configs import common
 from configs.coco_faster_rcnn import faster_rcnn_data, smoke
 
-BACKBONES = ('vgg16', 'resnet50_fpn')
+# arg -> (backbone, neck)
+BACKBONES = {'vgg16': ('vgg16_c4', 'none'), 'resnet50_fpn': ('resnet50', 'fpn')}
 
 
 def get_config(arg='vgg16'):
   backbone, *options = (arg or 'vgg16').split(',')
   if backbone not in BACKBONES or not set(options) <= {'0712', 'smoke'}:
-    raise ValueError(f'arg must be one of {BACKBONES} then ",0712" and/or ",smoke"; got {arg!r}')
-  c = common.faster_rcnn_config(backbone)
+    raise ValueError(f'arg must be one of {tuple(BACKBONES)} then ",0712" and/or ",smoke"; got {arg!r}')
+  c = common.faster_rcnn_config(*BACKBONES[backbone])
   faster_rcnn_data(c, 'voc/2007', 600, 1000)
   c.dataset.eval_split = 'test'
   if '0712' in options:

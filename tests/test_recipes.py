@@ -65,8 +65,8 @@ def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
 
 def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():
   coco = load_config('coco_faster_rcnn', None)
-  assert (coco.detector, coco.model.backbone, coco.batch_size, coco.num_train_steps) == (
-      'faster_rcnn', 'resnet50_fpn', 16, 90_000)
+  assert (coco.detector, coco.model.backbone, coco.model.neck, coco.batch_size, coco.num_train_steps) == (
+      'faster_rcnn', 'resnet50', 'fpn', 16, 90_000)
   assert (coco.schedule.base_lr, list(coco.schedule.boundaries), coco.schedule.warmup_steps) == (0.02, [60_000, 80_000], 1000)
   assert (coco.optimizer.name, coco.optimizer.momentum, coco.optimizer.weight_decay) == ('sgd', 0.9, 1e-4)
   assert (coco.dataset.resize, coco.dataset.min_size, coco.dataset.max_size, coco.dataset.image_size) == (
@@ -75,8 +75,8 @@ def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():
       1000, 512, 100)
   assert coco.freeze_batch_stats == '^backbone/'
   vgg = load_config('voc_faster_rcnn', 'vgg16,0712')
-  assert (vgg.model.backbone, vgg.model.anchor_sizes, vgg.dataset.min_size, vgg.dataset.max_size) == (
-      'vgg16', [[128, 256, 512]], 600, 1000)
+  assert (vgg.model.backbone, vgg.model.neck, vgg.model.anchor_sizes, vgg.dataset.min_size, vgg.dataset.max_size) == (
+      'vgg16_c4', 'none', [[128, 256, 512]], 600, 1000)
   assert [tuple(s) for s in vgg.dataset.train_sources] == [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
   with pytest.raises(ValueError, match='arg must be one of'):
     load_config('voc_faster_rcnn', 'vgg19')

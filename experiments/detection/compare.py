@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from vision_jax.data.tfds_source import hide_gpus_from_tensorflow  # noqa: E402
-from vision_jax.detectors import build_detector  # noqa: E402
+from vision_jax.detection.families import build_detector  # noqa: E402
 from vision_jax.evaluation.detection import inference_fn  # noqa: E402
 from vision_jax.tasks import detection  # noqa: E402
 from vision_jax.train.state import place_like  # noqa: E402

@@ -26,8 +26,7 @@ sys.path.insert(0, __file__.rsplit('/experiments/', 1)[0])
 from configs import digit_scenes_yolov1  # noqa: E402
 from vision_jax.data.digit_scenes import background, glyph, scene_batch  # noqa: E402
 from vision_jax.data.digits import load_digits_split  # noqa: E402
-from vision_jax.detection.yolov1_loss import cell_targets, yolov1_loss  # noqa: E402
-from vision_jax.models.yolov1 import YOLOv1, parse_layer  # noqa: E402
+from vision_jax.detection.yolov1 import YOLOv1, cell_targets, parse_layer, yolov1_loss  # noqa: E402
 
 CONFIG = digit_scenes_yolov1.get_config()
 LAYERS = CONFIG.model.layers

@@ -81,7 +81,7 @@ def test_pytorch_ssd300_matches_ours_in_parameters_and_multibox_loss():
   our loss on the same predictions, ground truth and default boxes."""
   import jax.numpy as jnp
   from benchmarks.bench_jax import detector_parts
-  from vision_jax.detection.loss import multibox_loss
+  from vision_jax.detection.ssd import multibox_loss
   from vision_jax.detection.matching import batch_match
   spec = SPECS['ssd300']
   create, _, _ = detector_parts(spec, 'float32')

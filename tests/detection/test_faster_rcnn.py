@@ -10,9 +10,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from vision_jax.detection import box_coder
-from vision_jax.detection.roi_heads import PADDING, box_head_loss, detect, sample_rois
-from vision_jax.detectors import build_detector
+from vision_jax.detection import coders
+from vision_jax.detection.faster_rcnn import PADDING, FasterRCNN, box_head_loss, detect, sample_rois
+from vision_jax.detection.families import build_detector
 from vision_jax.train.steps import apply_for_training
 
 GT = jnp.array([[10.0, 10.0, 40.0, 40.0], [50.0, 60.0, 90.0, 100.0], [0.0, 0.0, 0.0, 0.0]])
@@ -35,7 +35,7 @@ def test_sample_rois_labels_targets_and_balance():
   from vision_jax.detection.boxes import pairwise_iou
   iou = np.asarray(pairwise_iou(GT[:2], out['rois'])).max(0)
   assert (iou[labels > 0] >= 0.5).all() and (iou[labels == 0] < 0.5).all()
-  decoded = box_coder.decode(out['targets'], out['rois'], box_coder.BOX_HEAD_WEIGHTS)
+  decoded = coders.decode_rcnn(out['targets'], out['rois'], coders.BOX_HEAD_WEIGHTS)
   matched = np.where(labels[labels > 0, None] == 4, GT[0], GT[1])
   np.testing.assert_allclose(np.asarray(decoded)[labels > 0], matched, atol=1e-3)
   again = sample_rois(jax.random.PRNGKey(0), proposals, jnp.ones(200, bool), GT, GT_LABELS, GT_VALID, batch_size=64)
@@ -77,8 +77,8 @@ def test_detect_decodes_class_specific_boxes_and_suppresses_per_class():
 def tiny_detector(image_size):
   config = ml_collections.ConfigDict({
       'detector': 'faster_rcnn',
-      'model': {'name': 'faster_rcnn', 'backbone': 'tiny_fpn', 'anchor_sizes': ((16,), (32,), (64,)),
-                'tiny_widths': (8, 16, 16), 'fpn_features': 16, 'representation': 32,
+      'model': {'name': 'faster_rcnn', 'backbone': 'tiny', 'anchor_sizes': ((16,), (32,), (64,)),
+                'backbone_args': {'widths': (8, 16, 16), 'stem': 4}, 'fpn_features': 16, 'representation': 32,
                 'rpn_pre_nms_top_n_train': 50, 'rpn_post_nms_top_n_train': 50, 'rpn_pre_nms_top_n_test': 50,
                 'rpn_post_nms_top_n_test': 50, 'box_batch_size_per_image': 16, 'roi_align_impl': 'matmul'},
       'nms': {'score_threshold': 0.05, 'iou_threshold': 0.5, 'max_detections': 20, 'pre_nms_top_k': 50},
@@ -154,15 +154,15 @@ def test_eval_mode_gives_padded_detections_in_input_pixels():
   assert ((boxes >= 0) & (boxes <= 64)).all()
 
 
-@pytest.mark.parametrize('backbone, classifier', [('vgg16', 'vgg16'), ('resnet50_fpn', 'resnet50'),
-                                                  ('resnet101_fpn', 'resnet101')])
-def test_backbones_take_every_zoo_classifier_weight_but_its_head(backbone, classifier):
+@pytest.mark.parametrize('backbone, neck, classifier', [('vgg16_c4', 'none', 'vgg16'), ('resnet50', 'fpn', 'resnet50'),
+                                                        ('resnet101', 'fpn', 'resnet101')])
+def test_backbones_take_every_zoo_classifier_weight_but_its_head(backbone, neck, classifier):
   """init_from copies a zoo classifier's weights by path and shape into params['backbone']:
   VGG-16's fc6/fc7 become the C4 box head, a ResNet's stages the FPN's inputs."""
   from flax import traverse_util
   from vision_jax import models
-  config = ml_collections.ConfigDict({'name': 'faster_rcnn', 'backbone': backbone})
-  detector = models.build_model(config, 20)
+  config = ml_collections.ConfigDict({'name': 'faster_rcnn', 'backbone': backbone, 'neck': neck})
+  detector = models.instantiate(FasterRCNN, config, 20)
   zoo = models.build_model(ml_collections.ConfigDict({'name': classifier}), 1000)
   shapes = lambda m, size: jax.eval_shape(m.init, jax.random.PRNGKey(0), jnp.zeros((1, size, size, 3)))
   ours = traverse_util.flatten_dict(shapes(detector, 224)['params']['backbone'])

@@ -15,8 +15,8 @@ torchvision = pytest.importorskip('torchvision')
 from skimage import data  # noqa: E402
 
 from vision_jax.detection.roi_align import roi_align  # noqa: E402
-from vision_jax.detectors.faster_rcnn import build, import_torchvision  # noqa: E402
-from vision_jax.models.faster_rcnn import FPN, FasterRCNN  # noqa: E402
+from vision_jax.detection.faster_rcnn import FasterRCNN, build, import_torchvision  # noqa: E402
+from vision_jax.models.necks import FPN  # noqa: E402
 
 HW = (224, 320)           # divisible by 32: torchvision's transform neither resizes nor pads
 PROPOSALS = 300           # RPN pre- and post-NMS top-n on both sides (torchvision's test default: 1000)
@@ -28,6 +28,23 @@ def photos() -> np.ndarray:
   images = [torch.from_numpy(np.asarray(p(), np.float32) / 255).permute(2, 0, 1)[None] for p in (data.chelsea, data.astronaut)]
   resized = [torch.nn.functional.interpolate(x, size=HW, mode='bilinear', align_corners=False) for x in images]
   return torch.cat(resized).permute(0, 2, 3, 1).numpy()
+
+
+def imported(tv, model, importer, directory) -> dict:
+  """Our variables for model from tv's state_dict, saved to a file and read by the family's importer."""
+  path = str(directory / 'state_dict.pth')
+  torch.save(tv.state_dict(), path)
+  return importer(path, jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, *HW, 3)))))
+
+
+def transformed_photos(tv):
+  """(the photos as a list of CHW tensors, tv's preprocessed batch, ours (B, H, W, 3)), checked equal."""
+  images = photos()
+  normalised = ((images - MEAN) / STD).astype(np.float32)
+  batch = list(torch.from_numpy(images).permute(0, 3, 1, 2))
+  image_list, _ = tv.transform(batch)
+  np.testing.assert_allclose(image_list.tensors.permute(0, 2, 3, 1).numpy(), normalised, atol=1e-6)
+  return batch, image_list, normalised
 
 
 @pytest.fixture(scope='module')
@@ -44,28 +61,21 @@ def pair(tmp_path_factory):
         module.running_mean.uniform_(-0.1, 0.1)
         module.running_var.uniform_(0.5, 1.5)
   tv.eval()
-  path = str(tmp_path_factory.mktemp('tv') / 'fasterrcnn_resnet50_fpn.pth')
-  torch.save(tv.state_dict(), path)
   model = FasterRCNN(num_classes=90, rpn_pre_nms_top_n_test=PROPOSALS, rpn_post_nms_top_n_test=PROPOSALS)
-  template = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, *HW, 3))))
-  return tv, import_torchvision(path, template), model
+  return tv, imported(tv, model, import_torchvision, tmp_path_factory.mktemp('tv')), model
 
 
 @pytest.fixture(scope='module')
 def both_outputs(pair):
   tv, variables, model = pair
-  images = photos()
-  normalised = ((images - MEAN) / STD).astype(np.float32)
   with torch.no_grad():
-    batch = torch.from_numpy(images).permute(0, 3, 1, 2)
-    image_list, _ = tv.transform(list(batch))
+    batch, image_list, normalised = transformed_photos(tv)
     features = tv.backbone(image_list.tensors)
     objectness, deltas = tv.rpn.head(list(features.values()))
     proposals, _ = tv.rpn(image_list, features)
-    detections = tv(list(batch))
+    detections = tv(batch)
   ours, state = jax.jit(lambda v, x: model.apply(v, x, capture_intermediates=lambda m, _: isinstance(m, FPN)))(
       variables, normalised)
-  np.testing.assert_allclose(image_list.tensors.permute(0, 2, 3, 1).numpy(), normalised, atol=1e-6)
   torch_side = {'features': [f.permute(0, 2, 3, 1).numpy() for f in features.values()],
                 'objectness': np.concatenate([o.permute(0, 2, 3, 1).reshape(2, -1).numpy() for o in objectness], 1),
                 'deltas': np.concatenate([d.reshape(2, -1, 4, *d.shape[2:]).permute(0, 3, 4, 1, 2).reshape(2, -1, 4).numpy()

@@ -6,7 +6,8 @@ import numpy as np
 import optax
 
 from vision_jax.detection import boxes as B
-from vision_jax.detection.loss import hard_negatives, multibox_loss
+from vision_jax.detection.coders import decode_ssd, encode_ssd
+from vision_jax.detection.ssd import hard_negatives, multibox_loss
 from vision_jax.detection.matching import batch_match, match
 
 
@@ -22,18 +23,18 @@ def test_encode_decode_round_trip_and_center_conversions():
   corners = np.concatenate([np.minimum(a, b), np.maximum(a, b) + 0.01], 1).astype(np.float32)
   priors = B.corners_to_center(jnp.asarray(corners[::-1].copy()))
   np.testing.assert_allclose(B.center_to_corners(B.corners_to_center(corners)), corners, atol=1e-6)
-  np.testing.assert_allclose(B.decode(B.encode(corners, priors), priors), corners, atol=1e-5)
+  np.testing.assert_allclose(decode_ssd(encode_ssd(corners, priors), priors), corners, atol=1e-5)
   # Identical box and prior encode to zero offsets.
-  np.testing.assert_allclose(B.encode(corners, B.corners_to_center(corners)), 0.0, atol=1e-5)
+  np.testing.assert_allclose(encode_ssd(corners, B.corners_to_center(corners)), 0.0, atol=1e-5)
 
 
 def test_decode_clamps_wild_size_offsets_as_torchvision():
   # issue #15 item 13: exp() of a wild size offset overflowed to inf.
   prior = jnp.array([[0.5, 0.5, 0.1, 0.2]])
-  boxes = B.decode(jnp.array([[0.0, 0.0, 1e4, 1e4]]), prior)
+  boxes = decode_ssd(jnp.array([[0.0, 0.0, 1e4, 1e4]]), prior)
   np.testing.assert_allclose(B.corners_to_center(boxes)[0, 2:], [0.1 * 1000 / 16, 0.2 * 1000 / 16], rtol=1e-5)
   # Ordinary offsets are untouched: log 3 / 0.2 stays below the clamp.
-  np.testing.assert_allclose(B.corners_to_center(B.decode(jnp.array([[0.0, 0.0, np.log(3) / 0.2, 0.0]]), prior))[0, 2:],
+  np.testing.assert_allclose(B.corners_to_center(decode_ssd(jnp.array([[0.0, 0.0, np.log(3) / 0.2, 0.0]]), prior))[0, 2:],
                              [0.3, 0.2], rtol=1e-5)
 
 
@@ -50,7 +51,7 @@ def test_match_forces_best_prior_and_thresholds_the_rest():
   loc, cls = match(gt, labels, valid, priors, 0.5)
   np.testing.assert_array_equal(cls, [4, 4, 0, 8])
   np.testing.assert_allclose(loc[0], 0.0, atol=1e-5)
-  np.testing.assert_allclose(B.decode(loc[3], priors[3]), gt[1], atol=1e-5)
+  np.testing.assert_allclose(decode_ssd(loc[3], priors[3]), gt[1], atol=1e-5)
   np.testing.assert_array_equal(loc[2], 0.0)
   # An image without boxes: all background, finite targets.
   loc, cls = batch_match(gt[None], labels[None], jnp.zeros((1, 3), bool), priors, 0.5)

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.detection.boxes import corners_to_center
-from vision_jax.detection.nms import per_class_nms, postprocess
+from vision_jax.detection.nms import per_class_nms
+from vision_jax.detection.ssd import postprocess
 
 
 def numpy_iou(a, b):

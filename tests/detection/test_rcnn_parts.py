@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from vision_jax.detection import anchors, box_coder
+from vision_jax.detection import anchors, coders
 from vision_jax.detection.roi_align import fpn_levels, roi_align
 
 
@@ -29,10 +29,10 @@ def test_level_anchors_shift_over_the_grid_in_the_heads_order():
 def test_box_coder_known_deltas_roundtrip_and_clamp():
   reference = jnp.array([[0.0, 0.0, 10.0, 10.0]])
   box = jnp.array([[0.0, 0.0, 20.0, 20.0]])
-  deltas = box_coder.encode(box, reference, box_coder.BOX_HEAD_WEIGHTS)
+  deltas = coders.encode_rcnn(box, reference, coders.BOX_HEAD_WEIGHTS)
   np.testing.assert_allclose(deltas, [[5.0, 5.0, 5 * math.log(2), 5 * math.log(2)]], rtol=1e-6)
-  np.testing.assert_allclose(box_coder.decode(deltas, reference, box_coder.BOX_HEAD_WEIGHTS), box, rtol=1e-5)
-  huge = box_coder.decode(jnp.array([[0.0, 0.0, 50.0, 50.0]]), reference)
+  np.testing.assert_allclose(coders.decode_rcnn(deltas, reference, coders.BOX_HEAD_WEIGHTS), box, rtol=1e-5)
+  huge = coders.decode_rcnn(jnp.array([[0.0, 0.0, 50.0, 50.0]]), reference)
   np.testing.assert_allclose(huge[0, 3] - huge[0, 1], 10 * 1000 / 16, rtol=1e-4)  # dw clamped at log(1000/16)
 
 
@@ -101,7 +101,7 @@ def test_fpn_levels_follow_the_canonical_224_at_level_4():
 
 
 def test_anchor_labels_follow_the_iou_thresholds_and_keep_each_truths_best_anchor():
-  from vision_jax.detection.rpn import IGNORED, NEGATIVE, POSITIVE, label_anchors
+  from vision_jax.detection.matching import IGNORED, NEGATIVE, POSITIVE, label_anchors
   gt = jnp.array([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0], [0.0, 0.0, 99.0, 99.0]])
   anchors_ = jnp.array([[0.0, 0.0, 10.0, 11.0],      # IoU 0.91 with gt 0: positive
                         [0.0, 0.0, 10.0, 20.0],      # 0.5: ignored
@@ -116,7 +116,7 @@ def test_anchor_labels_follow_the_iou_thresholds_and_keep_each_truths_best_ancho
 
 
 def test_balanced_sampling_caps_positives_and_depends_only_on_the_key():
-  from vision_jax.detection.rpn import sample_balanced
+  from vision_jax.detection.matching import sample_balanced
   labels = jnp.asarray(np.r_[np.ones(200), np.zeros(1000), -np.ones(50)].astype(np.int32))
   pos, neg = sample_balanced(jax.random.PRNGKey(0), labels, 256, 0.5)
   assert int(pos.sum()) == 128 and int(neg.sum()) == 128 and not bool((pos & (labels != 1)).any())
@@ -130,7 +130,7 @@ def test_balanced_sampling_caps_positives_and_depends_only_on_the_key():
 
 
 def test_proposals_are_clipped_suppressed_per_level_and_padded():
-  from vision_jax.detection.rpn import propose
+  from vision_jax.detection.faster_rcnn import propose
   level0 = jnp.array([[0.0, 0.0, 20.0, 20.0], [1.0, 1.0, 21.0, 21.0], [30.0, 30.0, 50.0, 90.0], [5.0, 5.0, 5.0, 9.0]])
   level1 = jnp.array([[0.0, 0.0, 20.0, 20.0]])            # the same box on another level survives
   logits = [jnp.array([3.0, 2.0, 1.0, 4.0]), jnp.array([0.5])]
@@ -148,7 +148,8 @@ def test_proposals_are_clipped_suppressed_per_level_and_padded():
 
 
 def test_rpn_loss_is_torchvisions_formula_when_every_labelled_anchor_is_sampled():
-  from vision_jax.detection.rpn import IGNORED, label_anchors, rpn_loss
+  from vision_jax.detection.faster_rcnn import rpn_loss
+  from vision_jax.detection.matching import IGNORED, label_anchors
   rng = np.random.default_rng(1)
   anchor_set = anchors.level_anchors((64, 64), [(8, 8)], sizes=((16,),))[0]        # 192 anchors
   gt = np.array([[[8.0, 8.0, 30.0, 24.0], [40.0, 30.0, 60.0, 62.0]], [[0.0, 0.0, 0.0, 0.0]] * 2], np.float32)
@@ -161,7 +162,7 @@ def test_rpn_loss_is_torchvisions_formula_when_every_labelled_anchor_is_sampled(
   for b in range(2):
     labels, matched = (np.asarray(x) for x in label_anchors(jnp.asarray(anchor_set), jnp.asarray(gt[b]),
                                                             jnp.asarray(valid[b])))
-    targets = np.asarray(box_coder.encode(jnp.asarray(gt[b][matched]), jnp.asarray(anchor_set)))
+    targets = np.asarray(coders.encode_rcnn(jnp.asarray(gt[b][matched]), jnp.asarray(anchor_set)))
     for a in np.flatnonzero(labels != IGNORED):
       p = 1 / (1 + np.exp(-logits[b, a]))
       bce -= np.log(p) if labels[a] == 1 else np.log(1 - p)

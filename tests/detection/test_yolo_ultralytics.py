@@ -14,9 +14,8 @@ pytest.importorskip('ultralytics')
 from skimage import data  # noqa: E402
 from ultralytics.nn.tasks import DetectionModel  # noqa: E402
 
-from vision_jax.detection.dfl import anchor_points, decode  # noqa: E402
-from vision_jax.models.yolo import STRIDES, YOLOv8, level_strides  # noqa: E402
-from vision_jax.weights.ultralytics import convert_yolov8, is_ultralytics_detector  # noqa: E402
+from vision_jax.detection.yolo import (STRIDES, YOLOv8, anchor_points, convert_yolov8, decode_dfl,  # noqa: E402
+                                       is_ultralytics_detector, level_strides)
 
 HW = (128, 160)
 
@@ -59,7 +58,7 @@ def test_decoded_boxes_and_scores_match(outputs):
   theirs, ours = outputs
   grids = [(HW[0] // s, HW[1] // s) for s in STRIDES]
   points, strides = anchor_points(grids, STRIDES)
-  boxes = np.asarray(decode(jnp.asarray(ours['boxes']), jnp.asarray(points), jnp.asarray(strides)))
+  boxes = np.asarray(decode_dfl(jnp.asarray(ours['boxes']), jnp.asarray(points), jnp.asarray(strides)))
   cx, cy, w, h = theirs['decoded'][0, :4]
   expected = np.stack([cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2], -1)
   np.testing.assert_allclose(boxes[0], expected, atol=1e-3)
@@ -71,7 +70,7 @@ def test_nms_detections_match_ultralytics_validation_nms(outputs):
   confidence threshold that leaves about 400 candidates of the random model."""
   from ultralytics.utils.nms import non_max_suppression
   from configs import common
-  from vision_jax.detectors import build_detector
+  from vision_jax.detection.families import build_detector
   theirs, ours = outputs
   threshold = float(np.sort(theirs['decoded'][0, 4:].reshape(-1))[-400])
   kept = non_max_suppression(torch.from_numpy(theirs['decoded']), threshold, 0.7, multi_label=True, max_det=300)[0].numpy()
@@ -106,7 +105,7 @@ def test_p2_variant_matches_yolov8_p2_yaml(p2):
 
 def test_complete_iou_matches_ultralytics_bbox_iou_and_its_gradient():
   from ultralytics.utils.metrics import bbox_iou
-  from vision_jax.detection.iou_losses import complete_iou
+  from vision_jax.detection.losses import complete_iou
   rng = np.random.default_rng(0)
   corners = rng.uniform(0, 50, (2, 64, 2))
   sizes = rng.uniform(0.5, 30, (2, 64, 2))
@@ -133,8 +132,8 @@ def synthetic_predictions(points, strides, gt_boxes, rng):
   for box in gt_boxes:
     inside = (px[:, 0] > box[1]) & (px[:, 0] < box[3]) & (px[:, 1] > box[0]) & (px[:, 1] < box[2])
     target[inside] = box
-  from vision_jax.detection.yolo_loss import boxes_to_distances
-  distances = np.clip(boxes_to_distances(px, target) / strides[:, None] + rng.normal(0, 0.4, (a, 4)), 0.2, 14.5)
+  from vision_jax.detection.coders import encode_ltrb
+  distances = np.clip(encode_ltrb(target, px) / strides[:, None] + rng.normal(0, 0.4, (a, 4)), 0.2, 14.5)
   logits = -2.0 * (np.arange(16)[None, None] - distances[..., None]) ** 2 + rng.normal(0, 0.3, (a, 4, 16))
   return logits.reshape(a, 64).astype(np.float32)
 
@@ -142,7 +141,7 @@ def synthetic_predictions(points, strides, gt_boxes, rng):
 def test_assignment_and_loss_match_ultralytics_v8_detection_loss():
   from types import SimpleNamespace
   from ultralytics.utils.loss import v8DetectionLoss
-  from vision_jax.detection.yolo_loss import yolov8_loss
+  from vision_jax.detection.yolo import yolov8_loss
   torch.manual_seed(0)
   theirs = DetectionModel('yolov8n.yaml', nc=5, verbose=False)
   theirs.args = SimpleNamespace(box=7.5, cls=0.5, dfl=1.5)

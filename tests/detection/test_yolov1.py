@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from configs import common
-from vision_jax.detection.yolov1_loss import cell_targets, class_confidences, decode, encode, yolov1_loss
-from vision_jax.detectors import build_detector
+from vision_jax.detection.yolov1 import cell_targets, class_confidences, decode_cells, encode_cells, yolov1_loss
+from vision_jax.detection.families import build_detector
 
 
 def iou(a, b):
@@ -80,9 +80,9 @@ def test_cell_targets_keep_the_first_box_of_a_cell_and_encode_decode_round_trip(
   boxes = jnp.array([[0.1, 0.1, 0.3, 0.3], [0.15, 0.12, 0.2, 0.25], [0.5, 0.6, 0.9, 0.8]])
   t = cell_targets(boxes, jnp.array([4, 7, 2]), jnp.array([True, True, True]), 4)
   assert int(t['object'].sum()) == 2 and int(t['labels'][0, 0]) == 4 and int(t['labels'][2, 2]) == 2
-  raw = encode(t['boxes'])[:, :, None]
-  np.testing.assert_allclose(decode(raw)[0, 0, 0], boxes[0], atol=1e-6)
-  np.testing.assert_allclose(decode(raw)[2, 2, 0], boxes[2], atol=1e-6)
+  raw = encode_cells(t['boxes'])[:, :, None]
+  np.testing.assert_allclose(decode_cells(raw)[0, 0, 0], boxes[0], atol=1e-6)
+  np.testing.assert_allclose(decode_cells(raw)[2, 2, 0], boxes[2], atol=1e-6)
 
 
 def test_detector_scores_are_confidence_times_class_probability_and_boxes_in_pixels():

@@ -10,7 +10,7 @@ from tests.helpers import load_config, metrics
 from vision_jax.data.digit_scenes import make_scene
 from configs import common
 from vision_jax.detection import default_boxes as layouts
-from vision_jax.detectors import build_detector
+from vision_jax.detection.families import build_detector
 from vision_jax.tasks import detection
 from vision_jax.tasks import run
 from vision_jax.train.state import TrainState

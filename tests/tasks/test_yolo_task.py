@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from tests.helpers import load_config, metrics, predict_scene_and_check
-from vision_jax.detectors import build_detector
+from vision_jax.detection.families import build_detector
 from vision_jax.tasks import detection, run
 from vision_jax.train.state import TrainState
 

@@ -1,16 +1,12 @@
-"""Box geometry: corner/center conversions, pairwise IoU, SSD encoding with variances, clipping, and
-the map between model-input pixels and an original image resized by stretching or letterboxing.
+"""Box geometry: corner/center conversions, pairwise IoU, clipping, and the map between model-input
+pixels and an original image resized by stretching, letterboxing or R-CNN's min/max resize.
 
 Corner boxes are [ymin, xmin, ymax, xmax]; center boxes are [cy, cx, h, w]. All functions work on
 any leading batch shape and are pure jnp, so they run inside jit and vmap.
 """
 
-import math
-
 import jax.numpy as jnp
 import numpy as np
-
-SSD_VARIANCES = (0.1, 0.1, 0.2, 0.2)
 
 
 def corners_to_center(boxes: jnp.ndarray) -> jnp.ndarray:
@@ -50,31 +46,15 @@ def pairwise_iou(a, b, pixel_offset: float = 0.0):
   return xp.where(union > 0, intersection / xp.where(union > 0, union, 1), 0.0)
 
 
-# Largest log size change a decoded box may take (torchvision's bbox_xform_clip, log(1000/16)):
-# wild regression outputs give boxes at most 62.5x their reference instead of inf from exp().
-SIZE_CLIP = math.log(1000.0 / 16)
-
-
-def encode(boxes: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
-  """Corner boxes -> SSD regression targets relative to center-form priors (same leading shape)."""
-  box = corners_to_center(boxes)
-  box_hw = jnp.maximum(box[..., 2:], 1e-6)  # padding boxes have size 0: keep the log finite
-  center = (box[..., :2] - priors[..., :2]) / (priors[..., 2:] * jnp.asarray(variances[:2]))
-  size = jnp.log(box_hw / priors[..., 2:]) / jnp.asarray(variances[2:])
-  return jnp.concatenate([center, size], axis=-1)
-
-
-def decode(offsets: jnp.ndarray, priors: jnp.ndarray, variances=SSD_VARIANCES) -> jnp.ndarray:
-  """SSD regression outputs + center-form priors -> corner boxes (inverse of encode); size changes
-  are clamped at SIZE_CLIP, as torchvision's SSD decodes."""
-  center = priors[..., :2] + offsets[..., :2] * jnp.asarray(variances[:2]) * priors[..., 2:]
-  size = priors[..., 2:] * jnp.exp(jnp.minimum(offsets[..., 2:] * jnp.asarray(variances[2:]), SIZE_CLIP))
-  return center_to_corners(jnp.concatenate([center, size], axis=-1))
-
-
 def clip(boxes: jnp.ndarray) -> jnp.ndarray:
   """Clips corner boxes to the unit square."""
   return jnp.clip(boxes, 0.0, 1.0)
+
+
+def clip_to_image(boxes: jnp.ndarray, image_hw: jnp.ndarray) -> jnp.ndarray:
+  """Pixel boxes clipped to [0, h] x [0, w] (the image's real size, padding excluded)."""
+  limit = jnp.concatenate([image_hw, image_hw]).astype(boxes.dtype)
+  return jnp.clip(boxes, 0.0, limit)
 
 
 RESIZE_MODES = ('stretch', 'letterbox', 'min_max')

@@ -1,4 +1,4 @@
-"""Jit-friendly SSD post-processing: decode, per-class greedy NMS, a fixed number of detections.
+"""Jit-friendly non-maximum suppression: greedy NMS, per-class NMS to a fixed number of detections.
 
 Shapes are static: per class the `pre_nms_top_k` highest scores enter NMS, and the image keeps
 its `max_detections` best survivors over all classes, padded with score 0 and valid=False.
@@ -9,7 +9,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from vision_jax.detection.boxes import clip, decode, pairwise_iou
+from vision_jax.detection.boxes import pairwise_iou
 
 
 def greedy_nms(boxes: jnp.ndarray, scores: jnp.ndarray, iou_threshold: float) -> jnp.ndarray:
@@ -22,6 +22,28 @@ def greedy_nms(boxes: jnp.ndarray, scores: jnp.ndarray, iou_threshold: float) ->
     suppressed = jnp.any(keep & (iou[i] > iou_threshold) & (jnp.arange(k) < i))
     return keep.at[i].set(keep[i] & ~suppressed)
   return jax.lax.fori_loop(0, k, visit, scores > 0)
+
+
+def batched_nms(boxes: jnp.ndarray, scores: jnp.ndarray, labels: jnp.ndarray, iou_threshold: float,
+                max_detections: int) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
+  """One image's candidates, each with its own label: boxes (K, 4), scores (K,) (<= 0: absent),
+  labels (K,) -> NMS within each label (torchvision's batched_nms) and the best max_detections
+  survivors: (boxes (D, 4), scores (D,), labels (D,), valid (D,))."""
+  order = jnp.argsort(-scores, stable=True)
+  boxes, scores, labels = boxes[order], scores[order], labels[order]
+  same_label = labels[:, None] == labels[None, :]
+  iou = jnp.where(same_label, pairwise_iou(boxes, boxes), 0.0)
+  k = boxes.shape[0]
+
+  def visit(i, keep):
+    suppressed = jnp.any(keep & (iou[i] > iou_threshold) & (jnp.arange(k) < i))
+    return keep.at[i].set(keep[i] & ~suppressed)
+  kept = jnp.where(jax.lax.fori_loop(0, k, visit, scores > 0), scores, 0.0)
+  if max_detections > k:
+    pad = max_detections - k
+    kept, boxes, labels = jnp.pad(kept, (0, pad)), jnp.pad(boxes, ((0, pad), (0, 0))), jnp.pad(labels, (0, pad))
+  best, index = jax.lax.top_k(kept, max_detections)
+  return boxes[index], best, labels[index].astype(jnp.int32), best > 0
 
 
 def per_class_nms(boxes: jnp.ndarray, class_scores: jnp.ndarray, score_threshold: float,
@@ -57,12 +79,3 @@ def batched_per_class_nms(boxes: jnp.ndarray, class_scores: jnp.ndarray, score_t
                           pre_nms_top_k=min(pre_nms_top_k, class_scores.shape[1]), max_detections=max_detections)
   return dict(zip(('boxes', 'scores', 'labels', 'valid'), jax.vmap(nms)(boxes, class_scores)))
 
-
-def postprocess(loc_pred: jnp.ndarray, cls_logits: jnp.ndarray, priors: jnp.ndarray,
-                score_threshold: float = 0.01, iou_threshold: float = 0.45, pre_nms_top_k: int = 200,
-                max_detections: int = 200) -> dict[str, jnp.ndarray]:
-  """Batched SSD inference output: softmax, decode, clip, per-class NMS (IoU 0.45, score 0.01,
-  top 200), as the released SSD. Returns {'boxes', 'scores', 'labels', 'valid'} of shape (B, D, ...)."""
-  scores = jax.nn.softmax(cls_logits.astype(jnp.float32), axis=-1)[..., 1:]
-  boxes = clip(decode(loc_pred.astype(jnp.float32), priors))
-  return batched_per_class_nms(boxes, scores, score_threshold, iou_threshold, pre_nms_top_k, max_detections)

@@ -1,5 +1,6 @@
 """RoIAlign (He et al. 2017) with torchvision's `aligned=True` semantics, for a fixed number of RoIs
-per image so it jits, differentiable with respect to the features; and the FPN level of each RoI.
+per image so it jits, differentiable with respect to the features; the FPN level of each RoI, and
+RoIAlign over an FPN (each RoI pooled from its level).
 
 Each output bin averages sampling_ratio x sampling_ratio bilinear samples at evenly spaced points
 of the bin. With aligned=True a pixel's centre is at +0.5, so box coordinates are shifted by half a
@@ -7,8 +8,11 @@ pixel before sampling. Samples more than one pixel outside the map read 0; sampl
 0 (or H - 1 and H) read the border, as in torchvision's kernel.
 """
 
+from typing import Sequence
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def _bilinear(features: jnp.ndarray, y: jnp.ndarray, x: jnp.ndarray) -> jnp.ndarray:
@@ -91,3 +95,18 @@ def fpn_levels(rois: jnp.ndarray, min_level: int = 2, max_level: int = 5, canoni
   area = (rois[..., 2] - rois[..., 0]) * (rois[..., 3] - rois[..., 1])
   level = jnp.floor(canonical_level + jnp.log2(jnp.sqrt(area) / canonical_scale) + eps)
   return jnp.clip(level, min_level, max_level).astype(jnp.int32)
+
+
+def multilevel_roi_align(levels: Sequence[jnp.ndarray], strides: Sequence[int], rois: jnp.ndarray,
+                         output_size: int, sampling_ratio: int, aligned: bool, canonical_scale: float,
+                         canonical_level: int, impl: str = 'gather') -> jnp.ndarray:
+  """One image: each RoI (K, 4) pooled from its FPN level (Lin et al. eq. 1) -> (K, S, S, C)."""
+  if len(levels) == 1:
+    return roi_align_single(levels[0], rois, output_size, 1.0 / strides[0], sampling_ratio, aligned, impl)
+  min_level = int(round(np.log2(strides[0])))
+  level = fpn_levels(rois, min_level, min_level + len(levels) - 1, canonical_level, canonical_scale) - min_level
+  pooled = jnp.zeros((rois.shape[0], output_size, output_size, levels[0].shape[-1]), levels[0].dtype)
+  for k, (features, stride) in enumerate(zip(levels, strides)):
+    at_level = roi_align_single(features, rois, output_size, 1.0 / stride, sampling_ratio, aligned, impl)
+    pooled = jnp.where((level == k)[:, None, None, None], at_level, pooled)
+  return pooled

@@ -1,4 +1,4 @@
-"""Detection evaluators over the detector contract (vision_jax/detectors/base.py):
+"""Detection evaluators over the detector contract (vision_jax/detection/detector.py):
 
 'detection_ap': VOC AP at IoU 0.5 (`mAP50` all-point, `mAP50_voc07` 11-point) and, for a source
     with COCO category ids, pycocotools' COCO metrics; boxes in original-image pixels. Every

@@ -1,22 +1,21 @@
-"""Model registry: `build_model(config.model, num_classes)` looks up `config.model.name`."""
+"""Model registry: `build_model(config.model, num_classes)` looks up `config.model.name` among the
+classifiers (and the networks they serve: FID's Inception, perceptual features). Detector networks
+are built by their family (vision_jax/detection/) with `instantiate`, over models/backbones.py."""
 
 import functools
 from typing import Any, Callable
 
 import flax.linen as nn
 import jax.numpy as jnp
+import ml_collections
 
 from vision_jax.errors import UserError
 from vision_jax.models.efficientnet import EfficientNetLite
 from vision_jax.models.inception import InceptionV3
 from vision_jax.models.lenet import LeNet5
 from vision_jax.models.resnet import cifar_resnet, resnet
-from vision_jax.models import ssd
-from vision_jax.models.faster_rcnn import FasterRCNN
-from vision_jax.models.yolo import YOLOv8
-from vision_jax.models.yolov1 import YOLOv1
-from vision_jax.ops import onednn
 from vision_jax.models.vgg import vgg
+from vision_jax.ops import onednn
 from vision_jax.registry import Registry
 
 # name -> callable(num_classes=..., dtype=..., **config.model) returning a flax.linen Module.
@@ -34,22 +33,6 @@ for _depth in (20, 32, 44, 56, 110):
 for _depth in (11, 13, 16, 19):
   MODELS.register(f'vgg{_depth}')(vgg(_depth, with_batch_norm=False))
   MODELS.register(f'vgg{_depth}_bn')(vgg(_depth, with_batch_norm=True))
-
-# Detectors: num_classes counts object classes (background excluded).
-SSD_LIGHT_EXTRAS = ((256, 512, 3, 2, 1), (128, 256, 3, 2, 1), (128, 256, 3, 2, 1), (64, 128, 3, 2, 1))
-MODELS.register('ssd300_vgg16')(functools.partial(ssd.SSD, backbone='vgg16'))
-MODELS.register('ssd512_vgg16')(functools.partial(ssd.SSD, backbone='vgg16', extras=ssd.SSD512_EXTRAS,
-                                                  boxes_per_location=(4, 6, 6, 6, 6, 4, 4)))
-MODELS.register('ssd_resnet50')(functools.partial(ssd.SSD, backbone='resnet50', extras=SSD_LIGHT_EXTRAS,
-                                                  boxes_per_location=(4, 6, 6, 6, 4, 4)))
-MODELS.register('ssdlite_efficientnet_lite0')(functools.partial(
-    ssd.SSD, backbone='efficientnet_lite0', head='ssdlite', extras=SSD_LIGHT_EXTRAS,
-    boxes_per_location=(4, 6, 6, 6, 4, 4)))
-MODELS.register('faster_rcnn')(FasterRCNN)
-MODELS.register('yolov8')(YOLOv8)
-MODELS.register('yolov1')(YOLOv1)
-MODELS.register('ssd_tiny')(functools.partial(ssd.SSD, backbone='tiny', extras=((64, 128, 3, 2, 1), (64, 128, 3, 2, 1)),
-                                              boxes_per_location=(4, 6, 6, 6, 4)))
 
 DTYPES = {'float32': jnp.float32, 'bfloat16': jnp.bfloat16}
 
@@ -70,21 +53,34 @@ def select_conv(model_config) -> None:
   onednn.use(impl)
 
 
-def build_model(model_config, num_classes: int) -> nn.Module:
-  """Instantiates the registered model; every other key of model_config is a constructor arg, except
-  conv_impl ('auto' | 'xla' | 'onednn': the convolution our conv layers run on the CPU, vision_jax/ops),
-  selected only where given: the auxiliary networks a run builds (a backbone to copy weights from, FID's
-  Inception, perceptual features) leave the run's choice alone."""
+def instantiate(model_cls: Callable[..., nn.Module], model_config, num_classes: int) -> nn.Module:
+  """model_cls(num_classes=, dtype=, **the other keys of model_config) (lists become tuples, dicts
+  (key, value) pairs); conv_impl ('auto' | 'xla' | 'onednn': the convolution our conv layers run on
+  the CPU, vision_jax/ops) is selected only where given: the auxiliary networks a run builds (a
+  backbone to copy weights from, FID's Inception, perceptual features) leave the run's choice alone.
+  A key the model does not take is a UserError naming it."""
   if 'conv_impl' in model_config:
     select_conv(model_config)
-  kwargs = {k: v for k, v in model_config.items() if k not in ('name', 'dtype', 'conv_impl')}
-  kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-  model_cls = MODELS.get(model_config.name)
+  kwargs = {k: constructor_value(v) for k, v in model_config.items() if k not in ('name', 'dtype', 'conv_impl')}
   try:
     return model_cls(num_classes=num_classes, dtype=compute_dtype(model_config.get('dtype', 'float32')),
                      **kwargs)
   except TypeError as e:
     raise UserError(f'bad config.model for {model_config.name!r}: {e}') from None
+
+
+def constructor_value(value):
+  """A config value as a (hashable) module field: lists -> tuples, dicts -> sorted (key, value) pairs."""
+  if isinstance(value, (list, tuple)):
+    return tuple(constructor_value(v) for v in value)
+  if isinstance(value, (dict, ml_collections.ConfigDict)):
+    return tuple(sorted((k, constructor_value(v)) for k, v in value.items()))
+  return value
+
+
+def build_model(model_config, num_classes: int) -> nn.Module:
+  """Instantiates the registered model config.model.name (see instantiate)."""
+  return instantiate(MODELS.get(model_config.name), model_config, num_classes)
 
 
 def head_name(model_name: str) -> str:

@@ -1,5 +1,5 @@
 """Object detection (config.task == 'detection') with any registered detector family
-(config.detector: 'ssd'; see vision_jax/detectors/base.py for the contract).
+(config.detector: 'ssd'; see vision_jax/detection/detector.py for the contract).
 
 Training minimises the family's loss; config.evals names the evaluators (by default VOC AP every
 config.eval_every_steps, COCO metrics for COCO data, and prediction pictures at the end). With
@@ -21,9 +21,9 @@ from absl import logging
 from vision_jax import models
 from vision_jax.data import build_detection_source
 from vision_jax.data.images import read_rgb
-from vision_jax.detectors import build_detector
 from vision_jax.detection.boxes import resize_scale, to_image_pixels
-from vision_jax.detectors.base import Detector
+from vision_jax.detection.detector import Detector
+from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation import detection as detection_evals
 from vision_jax.evaluation.evaluators import build_evaluators
@@ -130,7 +130,6 @@ def build(config, workdir: str) -> tuple[Method, list]:
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   lr_fn, tx = optimizer_from_config(config)
   models.compute_dtype(config.model.get('dtype', 'float32'))
-  models.MODELS.get(config.model.name)
   source = build_source(config, jax.process_index(), jax.process_count())
   image_shape = tuple(source.image_shape)
   detector = build_detector(config, source.num_classes, image_shape)

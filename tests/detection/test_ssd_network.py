@@ -1,16 +1,18 @@
-"""SSD models: feature pyramids that match the released default boxes, and output shapes."""
+"""SSD networks: feature pyramids that match the released default boxes, output shapes, and SSD on
+other backbones of the registry."""
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import pytest
 
-from vision_jax import models
+from vision_jax.detection import ssd
+from vision_jax.models.backbones import L2Norm
 from vision_jax.detection.default_boxes import SSD300_VOC, SSD512_VOC, default_boxes
 
 
-def shapes(name, size, num_classes=20):
-  model = models.build_model(ml_collections.ConfigDict({'name': name}), num_classes)
+def shapes(name, size, num_classes=20, **fields):
+  model = ssd.network(ml_collections.ConfigDict({'name': name, **fields}), num_classes)
   x = jnp.zeros((1, size, size, 3))
   variables = jax.eval_shape(model.init, jax.random.PRNGKey(0), x)
   return jax.eval_shape(model.apply, variables, x), variables
@@ -36,8 +38,20 @@ def test_backbone_ssds_give_a_pyramid(name, size, maps):
   assert loc.shape[1] == logits.shape[1] and logits.shape[-1] == 4
 
 
+def test_any_backbone_with_the_levels_serves_ssd():
+  """A registry backbone named in the config replaces the variant's: ResNet-18 at C4 and C5."""
+  ((loc, _), features), variables = shapes('ssd_resnet50', 300, 3, backbone='resnet18')
+  assert tuple(features[f'source{k}'].shape[1] for k in range(len(features))) == (19, 10, 5, 3, 2, 1)
+  assert variables['params']['backbone']['layer4_1']['conv2']['kernel'].shape == (3, 3, 512, 512)
+
+
+def test_a_level_the_backbone_lacks_is_named():
+  with pytest.raises(ValueError, match="backbone 'tiny' has levels C2, C3, C4, not C5"):
+    shapes('ssd_tiny', 128, 3, backbone='tiny', levels=('C4', 'C5'))
+
+
 def test_l2norm_starts_at_twenty():
-  norm = models.ssd.L2Norm()
+  norm = L2Norm()
   x = jnp.array([[[[3.0, 4.0]]]])
   out = norm.apply(norm.init(jax.random.PRNGKey(0), x), x)
   assert jnp.allclose(out, jnp.array([[[[12.0, 16.0]]]]))

@@ -13,6 +13,8 @@ from typing import Any, Callable, Optional
 import flax.linen as nn
 import jax
 
+from vision_jax.registry import Registry
+
 Batch = dict[str, jax.Array]
 Detections = dict[str, jax.Array]
 
@@ -42,3 +44,8 @@ class Detector:
   model_kwargs: Callable[[Batch], dict] = no_model_kwargs
   import_weights: Optional[Callable[[str, dict], Optional[dict]]] = None
   eval_counts: Optional[Callable[[Any, Batch], dict]] = None
+
+
+# family name -> build(config, num_classes, image_shape) -> Detector; detection/families.py imports
+# every family module, which registers itself.
+DETECTORS: Registry[Callable[..., Detector]] = Registry('detector')
