@@ -29,10 +29,11 @@ def own_data_keys(d: ml_collections.ConfigDict) -> None:
   d.cache = False                  # files: keep decoded train images in memory (small sets)
 
 
-def classification_config() -> ml_collections.ConfigDict:
-  """A complete classification config; experiment files override what differs."""
+def base_config(task: str) -> ml_collections.ConfigDict:
+  """The keys every task reads: task, seed, the image dataset, optimizer and schedule, global batch
+  sizes, run length and cadences, checkpoints, multi-process timeouts, evaluators (none yet)."""
   c = ml_collections.ConfigDict()
-  c.task = 'classification'
+  c.task = task
   c.seed = 0
 
   c.dataset = ml_collections.ConfigDict()
@@ -53,12 +54,6 @@ def classification_config() -> ml_collections.ConfigDict:
   c.dataset.examples_per_class = 0  # bundled digits: few-shot training subset drawn with `seed` (0 = all)
   c.dataset.shuffle_buffer = 10_000
   own_data_keys(c.dataset)
-  c.predict_image = ''             # a path: predict with WORKDIR's checkpoint instead of training
-
-  c.model = ml_collections.ConfigDict()
-  c.model.name = 'lenet5'
-  c.model.dtype = 'float32'        # compute dtype: 'float32' | 'bfloat16'; params stay float32
-  c.model.conv_impl = 'auto'       # CPU convolution: 'auto' (oneDNN when built) | 'onednn' | 'xla' (vision_jax/ops)
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'sgd'         # 'sgd' | 'adam' | 'adamw'
@@ -78,17 +73,8 @@ def classification_config() -> ml_collections.ConfigDict:
   c.schedule.decay_factor = 0.1
   c.schedule.final_lr_fraction = 0.0
 
-  c.label_smoothing = 0.0
-
-  # Transfer learning (see vision_jax/weights/transfer.py): parameter paths look like
-  # 'layer4_1/bn2/scale' or 'fc/kernel'; regexes are matched with re.search.
-  c.init_from = ''                 # '' | a workdir/checkpoints dir | 'efficientnet_lite0_imagenet' | weights file
-  c.freeze = ''                    # regex of parameters that get zero updates (their BatchNorm uses running stats)
-  c.freeze_batch_stats = ''        # regex of BatchNorm layers kept on their running stats while they train
-  c.lr_multipliers = ()            # ((regex, multiplier), ...): the first match scales that parameter's lr
   c.batch_size = 128               # global, over all devices and processes
   c.eval_batch_size = 256
-  c.accum_steps = 1
   c.num_train_steps = 1000
   c.log_every_steps = 100
   c.eval_every_steps = 500
@@ -97,7 +83,42 @@ def classification_config() -> ml_collections.ConfigDict:
   c.restore = 'latest'             # 'latest' | 'latest_valid': skip damaged checkpoints (kept as N.damaged)
   # Multi-process runs: how long to wait for the coordinator, and for a silent peer before stopping.
   c.distributed = ml_collections.ConfigDict({'initialization_timeout_s': 300, 'heartbeat_timeout_s': 100})
-  c.evals = ml_collections.ConfigDict({'eval': evaluator('accuracy')})
+  c.evals = ml_collections.ConfigDict()
+  return c
+
+
+def model_keys(c: ml_collections.ConfigDict, name: str) -> None:
+  """config.model: the network's name (a zoo classifier, or a detector family's network), its compute
+  dtype and CPU convolution; a family adds its own keys to it."""
+  c.model = ml_collections.ConfigDict()
+  c.model.name = name
+  c.model.dtype = 'float32'        # compute dtype: 'float32' | 'bfloat16'; params stay float32
+  c.model.conv_impl = 'auto'       # CPU convolution: 'auto' (oneDNN when built) | 'onednn' | 'xla' (vision_jax/ops)
+
+
+def init_from_key(c: ml_collections.ConfigDict) -> None:
+  """config.init_from: where pretrained weights come from (see vision_jax/weights/)."""
+  c.init_from = ''                 # '' | a workdir/checkpoints dir | 'efficientnet_lite0_imagenet' | weights file
+
+
+def transfer_keys(c: ml_collections.ConfigDict) -> None:
+  """Transfer learning (see vision_jax/train/freezing.py): parameter paths look like
+  'layer4_1/bn2/scale' or 'fc/kernel'; regexes are matched with re.search."""
+  init_from_key(c)
+  c.freeze = ''                    # regex of parameters that get zero updates (their BatchNorm uses running stats)
+  c.freeze_batch_stats = ''        # regex of BatchNorm layers kept on their running statistics while they train
+  c.lr_multipliers = ()            # ((regex, multiplier), ...): the first match scales that parameter's lr
+
+
+def classification_config() -> ml_collections.ConfigDict:
+  """A complete classification config; experiment files override what differs."""
+  c = base_config('classification')
+  c.predict_image = ''             # a path: predict with WORKDIR's checkpoint instead of training
+  model_keys(c, 'lenet5')
+  c.label_smoothing = 0.0
+  transfer_keys(c)
+  c.accum_steps = 1
+  c.evals.eval = evaluator('accuracy')
   return c
 
 
@@ -166,9 +187,10 @@ def default_box_config(spec: layouts.DefaultBoxSpec) -> ml_collections.ConfigDic
 
 
 def detection_config() -> ml_collections.ConfigDict:
-  """A complete SSD detection config: the classification keys plus default boxes, matching, NMS."""
-  c = classification_config()
-  c.task = 'detection'
+  """The keys every detector family reads: the detection dataset, the model block, transfer,
+  prediction, and the evaluators; each family's config adds its own blocks (model keys, boxes,
+  matching, losses, NMS)."""
+  c = base_config('detection')
   c.detector = 'ssd'                # the detector family (vision_jax/detection/families.py)
   c.dataset.name = 'digit_scenes'
   c.dataset.channels = 3            # RGB (TFDS detection data always is; files and digit scenes follow this)
@@ -176,19 +198,24 @@ def detection_config() -> ml_collections.ConfigDict:
   c.dataset.resize = 'stretch'      # TFDS: 'stretch' to the square input, or 'letterbox' (aspect kept, padded)
   c.dataset.brightness = 32 / 255   # augment 'photometric'/'ssd': brightness shift (SSD's 32/255)
   c.dataset.gamma = 0.0             # augment 'photometric'/'ssd': log-gamma range (0: no gamma)
-  c.model.name = 'ssd300_vgg16'
-  del c.label_smoothing
-  del c.accum_steps
+  c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
+  c.predict_score_threshold = 0.3
+  model_keys(c, 'ssd300_vgg16')
+  transfer_keys(c)
+  # VOC AP (and COCO metrics on COCO data) on the eval cadence; test pictures with detections in
+  # WORKDIR/plots/predictions.png after training (num_images 0 turns them off).
+  c.evals.eval = evaluator('detection_ap')
+  c.evals.pictures = evaluator('detection_pictures', 0, num_images=8, score_threshold=0.3)
+  return c
+
+
+def ssd_config() -> ml_collections.ConfigDict:
+  """A complete SSD detection config: default boxes (SSD300's VOC layout), matching and NMS."""
+  c = detection_config()
   c.default_boxes = default_box_config(layouts.SSD300_VOC)
   c.matching = ml_collections.ConfigDict({'iou_threshold': 0.5, 'neg_pos_ratio': 3.0})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.01, 'iou_threshold': 0.45, 'pre_nms_top_k': 200,
                                      'max_detections': 200})
-  c.predict_score_threshold = 0.3
-  # VOC AP (and COCO metrics on COCO data) on the eval cadence; test pictures with detections in
-  # WORKDIR/plots/predictions.png after training (num_images 0 turns them off).
-  c.evals = ml_collections.ConfigDict({'eval': evaluator('detection_ap'),
-                                       'pictures': evaluator('detection_pictures', 0, num_images=8,
-                                                             score_threshold=0.3)})
   return c
 
 
@@ -197,9 +224,8 @@ def faster_rcnn_config(backbone: str = 'resnet50', neck: str = 'fpn') -> ml_coll
   backbone a models/backbones.py name, neck 'fpn' or 'none' (the paper's C4 variant)."""
   c = detection_config()
   c.detector = 'faster_rcnn'
-  del c.default_boxes, c.matching
-  c.model = ml_collections.ConfigDict({
-      'name': 'faster_rcnn', 'backbone': backbone, 'neck': neck, 'dtype': 'float32',
+  c.model.update({
+      'name': 'faster_rcnn', 'backbone': backbone, 'neck': neck,
       'anchor_sizes': [[32], [64], [128], [256], [512]] if neck == 'fpn' else [[128, 256, 512]],
       'aspect_ratios': [0.5, 1.0, 2.0],
       'rpn_pre_nms_top_n_train': 2000, 'rpn_post_nms_top_n_train': 2000,   # per level / kept
@@ -214,14 +240,41 @@ def faster_rcnn_config(backbone: str = 'resnet50', neck: str = 'fpn') -> ml_coll
   # each class's NMS input (>= rpn_post_nms_top_n_test is torchvision's exact behaviour).
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.05, 'iou_threshold': 0.5, 'pre_nms_top_k': 1000,
                                      'max_detections': 100})
-  # ImageNet backbones: stem and first stage frozen, every BatchNorm frozen, its scale and shift
-  # too (torchvision's trainable_backbone_layers=3 with FrozenBatchNorm2d; detectron2's FREEZE_AT=2).
+  freeze_imagenet_backbone(c, backbone)
+  c.evals.eval.plot_keys = ('mAP50', 'rpn_recall')
+  return c
+
+
+def freeze_imagenet_backbone(c: ml_collections.ConfigDict, backbone: str) -> None:
+  """ImageNet ResNets: stem and first stage frozen, every BatchNorm frozen, its scale and shift too
+  (torchvision's trainable_backbone_layers=3 with FrozenBatchNorm2d; detectron2's FREEZE_AT=2); VGG-16
+  from conv3_1 up (Ren et al.); other backbones train whole."""
   if backbone.startswith('resnet'):
     c.freeze = r'^backbone/(conv1|bn1|layer1_|layer\d_\d+/(bn\d|downsample/bn)/)'
     c.freeze_batch_stats = '^backbone/'
   elif backbone == 'vgg16_c4':
-    c.freeze = '^backbone/conv[12]_'  # Ren et al. fine-tune from conv3_1 up
-  c.evals.eval.plot_keys = ('mAP50', 'rpn_recall')
+    c.freeze = '^backbone/conv[12]_'
+
+
+def retinanet_config(backbone: str = 'resnet50') -> ml_collections.ConfigDict:
+  """A complete RetinaNet detection config (torchvision's retinanet_resnet50_fpn defaults;
+  detection/retinanet.py)."""
+  c = detection_config()
+  c.detector = 'retinanet'
+  c.model.update({
+      'name': 'retinanet', 'backbone': backbone,
+      'levels': ['C3', 'C4', 'C5'],          # the FPN adds P6, P7 for the 5 anchor size groups
+      'anchor_sizes': [[x, int(x * 2 ** (1 / 3)), int(x * 2 ** (2 / 3))] for x in (32, 64, 128, 256, 512)],
+      'aspect_ratios': [0.5, 1.0, 2.0], 'fpn_features': 256, 'head_convs': 4,
+      'head_norm': 'none',                   # 'group': GroupNorm in the heads (torchvision's _v2)
+      'prior_probability': 0.01})
+  c.matching = ml_collections.ConfigDict({'positive_iou': 0.5, 'negative_iou': 0.4})
+  c.losses = ml_collections.ConfigDict({'focal_alpha': 0.25, 'focal_gamma': 2.0})
+  # torchvision's inference: per level the best 1000 (anchor, class) scores above 0.05, NMS per class at
+  # 0.5, 300 per image.
+  c.nms = ml_collections.ConfigDict({'score_threshold': 0.05, 'iou_threshold': 0.5, 'pre_nms_top_k': 1000,
+                                     'max_detections': 300})
+  freeze_imagenet_backbone(c, backbone)
   return c
 
 
@@ -267,10 +320,9 @@ def yolo_config(size: str = 'n') -> ml_collections.ConfigDict:
   """A complete YOLOv8-style detection config (detection/yolo.py), Ultralytics' defaults."""
   c = detection_config()
   c.detector = 'yolo'
-  del c.default_boxes, c.matching
-  c.model = ml_collections.ConfigDict({'name': 'yolov8', 'size': size, 'dtype': 'float32', 'reg_max': 16,
-                                       'width': 0.0, 'depth': 0.0,  # 0: the size's own multipliers
-                                       'p2': False})  # True: yolov8-p2.yaml's extra stride-4 level
+  c.model.update({'name': 'yolov8', 'size': size, 'reg_max': 16,
+                  'width': 0.0, 'depth': 0.0,  # 0: the size's own multipliers
+                  'p2': False})  # True: yolov8-p2.yaml's extra stride-4 level
   c.losses = ml_collections.ConfigDict({'box': 7.5, 'cls': 0.5, 'dfl': 1.5,   # loss gains
                                         'topk': 10, 'alpha': 0.5, 'beta': 6.0})  # task-aligned assignment
   # Ultralytics' validation NMS: conf 0.001, IoU 0.7, at most 300 per image; pre_nms_top_k caps each
@@ -285,39 +337,22 @@ def yolov1_config(layers: str = 'yolo') -> ml_collections.ConfigDict:
   2 boxes per cell, lambda_coord 5 and lambda_noobj 0.5."""
   c = detection_config()
   c.detector = 'yolov1'
-  del c.default_boxes, c.matching
-  c.model = ml_collections.ConfigDict({'name': 'yolov1', 'layers': layers, 'width': 1.0, 'grid_size': 7,
-                                       'boxes_per_cell': 2, 'hidden': 4096, 'dropout': 0.5,
-                                       'batch_norm': False, 'dtype': 'float32'})
+  c.model.update({'name': 'yolov1', 'layers': layers, 'width': 1.0, 'grid_size': 7, 'boxes_per_cell': 2,
+                  'hidden': 4096, 'dropout': 0.5, 'batch_norm': False})
   c.losses = ml_collections.ConfigDict({'coord': 5.0, 'noobj': 0.5})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.005, 'iou_threshold': 0.5, 'pre_nms_top_k': 200,
                                      'max_detections': 100})
   return c
 
 
-def gan_config(image_size: int) -> ml_collections.ConfigDict:
-  """A complete GAN config (task 'gan', DCGAN with Adam 2e-4/0.5) over the classification keys that
-  a GAN reads: dataset, optimizer, schedule, batch sizes, steps."""
-  c = classification_config()
-  c.task = 'generative'
-  c.method = 'dcgan'                # the generative method (vision_jax/generative/)
+def generative_config(method: str, image_size: int) -> ml_collections.ConfigDict:
+  """The keys every generative method reads over base_config's: the method, images of image_size in
+  [-1, 1] (G's tanh range), Adam 2e-4 / 0.5 at a constant rate, batch 64, no scorer."""
+  c = base_config('generative')
+  c.method = method                # the generative method (vision_jax/generative/)
   c.dataset.image_size = image_size
-  c.dataset.mean = (0.5,)          # pixels in [-1, 1], G's tanh range
+  c.dataset.mean = (0.5,)
   c.dataset.std = (0.5,)
-  del c.model, c.label_smoothing, c.accum_steps, c.init_from, c.freeze, c.freeze_batch_stats, c.lr_multipliers
-  c.gan = ml_collections.ConfigDict()
-  c.gan.loss = 'non_saturating'    # 'non_saturating' | 'hinge' | 'wgan_gp'
-  c.gan.d_steps = 1
-  c.gan.gp_weight = 10.0           # wgan_gp
-  c.gan.r1_gamma = 0.0
-  c.gan.latent_dim = 100
-  c.gan.g_widths = (128, 64, 32)
-  c.gan.d_widths = (32, 64, 128)
-  c.gan.conditional = False        # labels embedded in G, projection in D
-  c.gan.spectral_norm = False
-  c.gan.ema_decay = 0.999
-  c.gan.sample_batch_stats = True  # sample with the noise batch's BatchNorm statistics (as DCGAN did)
-  c.gan.d_lr = 0.0                 # 0: schedule.base_lr
   c.optimizer.name = 'adam'
   c.optimizer.b1 = 0.5
   c.optimizer.b2 = 0.999
@@ -325,6 +360,31 @@ def gan_config(image_size: int) -> ml_collections.ConfigDict:
   c.schedule.base_lr = 2e-4
   c.batch_size = 64
   c.scorer = None                  # optional classifier config, trained once per workdir (tasks/generative.py)
+  return c
+
+
+def adversarial_keys(loss: str = 'non_saturating') -> ml_collections.ConfigDict:
+  """config.gan: the adversarial game every GAN-trained method plays (generative/adversarial.py)."""
+  gan = ml_collections.ConfigDict()
+  gan.loss = loss                  # 'non_saturating' | 'hinge' | 'wgan_gp' | 'lsgan'
+  gan.d_steps = 1
+  gan.gp_weight = 10.0             # wgan_gp
+  gan.r1_gamma = 0.0
+  gan.spectral_norm = False
+  gan.ema_decay = 0.999
+  gan.d_lr = 0.0                   # 0: schedule.base_lr
+  return gan
+
+
+def gan_config(image_size: int) -> ml_collections.ConfigDict:
+  """A complete DCGAN config (Adam 2e-4/0.5): the adversarial keys plus DCGAN's networks."""
+  c = generative_config('dcgan', image_size)
+  c.gan = adversarial_keys()
+  c.gan.latent_dim = 100
+  c.gan.g_widths = (128, 64, 32)
+  c.gan.d_widths = (32, 64, 128)
+  c.gan.conditional = False        # labels embedded in G, projection in D
+  c.gan.sample_batch_stats = True  # sample with the noise batch's BatchNorm statistics (as DCGAN did)
   c.evals = ml_collections.ConfigDict({
       'eval': evaluator('scorer', feature_name='digits'),
       'fid': evaluator('fid', weights='', image_size=299, real_examples=0, record='eval'),
@@ -336,11 +396,9 @@ def cyclegan_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete CycleGAN config with the paper's settings (Zhu et al. 2017): ResNet generators (9
   blocks at 256 px, 6 at 128), 70x70 PatchGAN discriminators, instance norm, LSGAN, cycle weight 10,
   identity 0.5 x cycle, image pools of 50, Adam 2e-4 / beta1 0.5, batch 1, the rate constant for the
-  first half and then linearly to 0; over gan_config's keys."""
-  c = gan_config(image_size)
-  c.method = 'cyclegan'
-  del c.gan.latent_dim, c.gan.g_widths, c.gan.d_widths, c.gan.conditional, c.gan.sample_batch_stats
-  c.gan.loss = 'lsgan'
+  first half and then linearly to 0."""
+  c = generative_config('cyclegan', image_size)
+  c.gan = adversarial_keys('lsgan')
   c.cyclegan = ml_collections.ConfigDict()
   c.cyclegan.g_width = 64
   c.cyclegan.g_blocks = 9 if image_size >= 256 else 6
@@ -360,23 +418,16 @@ def cyclegan_config(image_size: int) -> ml_collections.ConfigDict:
   return c
 
 
-def neural_style_config(image_size: int = 224) -> ml_collections.ConfigDict:
-  """A complete neural-style config (Gatys et al. 2016: the image optimised by Adam against a frozen
-  classifier's features; generative/neural_style.py): content photo config.content, style photo
-  config.style, EfficientNet-Lite0's ImageNet features."""
-  c = classification_config()
-  c.task = 'generative'
-  c.method = 'neural_style'
-  c.content = 'skimage:chelsea'    # a path, skimage:NAME or sklearn:NAME
-  c.style = 'sklearn:flower'
-  c.dataset.name = 'content_image'
-  c.dataset.image = c.get_ref('content')
+def perceptual_style_keys(c: ml_collections.ConfigDict, image_size: int) -> None:
+  """The style methods' shared keys (generative/perceptual.py): the style photo, EfficientNet-Lite0's
+  ImageNet features and their layers and weights, Adam at a constant rate, 300 steps of batch 1."""
+  c.style = 'sklearn:flower'       # a path, skimage:NAME or sklearn:NAME
   c.dataset.image_size = image_size
   c.dataset.channels = 3
   c.dataset.mean = (127 / 255,) * 3  # EfficientNet-Lite's (x - 127) / 128 in 0-255 units
   c.dataset.std = (128 / 255,) * 3
+  init_from_key(c)
   c.init_from = 'efficientnet_lite0_imagenet'
-  del c.model, c.label_smoothing, c.accum_steps, c.freeze, c.freeze_batch_stats, c.lr_multipliers
   c.neural_style = ml_collections.ConfigDict()
   c.neural_style.network = 'efficientnet_lite0'
   c.neural_style.content_layer = 'stage5'
@@ -390,6 +441,18 @@ def neural_style_config(image_size: int = 224) -> ml_collections.ConfigDict:
   c.schedule.base_lr = 0.02
   c.schedule.warmup_steps = 0
   run_length(c, num_train_steps=300, batch_size=1, eval_batch_size=1, eval_every_steps=300, log_every_steps=30)
+
+
+def neural_style_config(image_size: int = 224) -> ml_collections.ConfigDict:
+  """A complete neural-style config (Gatys et al. 2016: the image optimised by Adam against a frozen
+  classifier's features; generative/neural_style.py): content photo config.content, style photo
+  config.style, EfficientNet-Lite0's ImageNet features."""
+  c = base_config('generative')
+  c.method = 'neural_style'
+  c.content = 'skimage:chelsea'    # a path, skimage:NAME or sklearn:NAME
+  c.dataset.name = 'content_image'
+  c.dataset.image = c.get_ref('content')
+  perceptual_style_keys(c, image_size)
   c.evals = ml_collections.ConfigDict({'eval': evaluator('neural_style'), 'samples': evaluator('sample_grid')})
   return c
 
@@ -398,24 +461,23 @@ def fast_style_config(image_size: int = 128) -> ml_collections.ConfigDict:
   """A complete feed-forward style config (Johnson et al. 2016; generative/fast_style.py): a
   transform network trained on content photos for the style photo config.style, with
   neural_style_config's perceptual loss; Adam 1e-3 as the paper."""
-  c = neural_style_config(image_size)
+  c = base_config('generative')
   c.method = 'fast_style'
-  del c.content
-  c.dataset = ml_collections.ConfigDict({'name': 'photos', 'image_size': image_size, 'channels': 3,
-                                         'mean': c.dataset.mean, 'std': c.dataset.std,
-                                         'eval_photos': ('skimage:chelsea',)})
+  c.dataset = ml_collections.ConfigDict({'name': 'photos', 'eval_photos': ('skimage:chelsea',)})
+  perceptual_style_keys(c, image_size)
   c.fast_style = ml_collections.ConfigDict({'width': 32, 'num_blocks': 5, 'grid_images': 4})
   c.neural_style.style_weight = 0.05  # 0.2 (neural_style's) made it paint the style over every photo
   c.schedule.base_lr = 1e-3
+  c.evals = ml_collections.ConfigDict({'eval': evaluator('neural_style'), 'samples': evaluator('sample_grid')})
   return c
 
 
 def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
-  """A complete inpainting config (task 'inpaint'): a context encoder trained with Pathak et al.'s
-  0.999 L2 + 0.001 adversarial loss against the DCGAN discriminator of gan_config."""
-  c = gan_config(image_size)
-  c.method = 'inpaint'
-  del c.gan.latent_dim, c.gan.g_widths, c.gan.conditional, c.gan.sample_batch_stats
+  """A complete inpainting config: a context encoder trained with Pathak et al.'s 0.999 L2 + 0.001
+  adversarial loss against gan_config's DCGAN discriminator."""
+  c = generative_config('inpaint', image_size)
+  c.gan = adversarial_keys()
+  c.gan.d_widths = (32, 64, 128)
   c.inpaint = ml_collections.ConfigDict()
   c.inpaint.mask = 'center'        # 'center' | 'random' (one square per image, anywhere)
   c.inpaint.hole = hole            # side of the missing square, in pixels
@@ -431,10 +493,9 @@ def inpaint_config(image_size: int, hole: int) -> ml_collections.ConfigDict:
 
 def pix2pix_config(image_size: int) -> ml_collections.ConfigDict:
   """A complete pix2pix config (Isola et al. 2017): U-Net G, PatchGAN D on (input, output) pairs,
-  GAN + 100 x L1, Adam 2e-4 with beta1 0.5 (gan_config's), BatchNorm; over gan_config's keys."""
-  c = gan_config(image_size)
-  c.method = 'pix2pix'
-  del c.gan.latent_dim, c.gan.g_widths, c.gan.d_widths, c.gan.conditional, c.gan.sample_batch_stats
+  GAN + 100 x L1, Adam 2e-4 with beta1 0.5, BatchNorm."""
+  c = generative_config('pix2pix', image_size)
+  c.gan = adversarial_keys()
   c.pix2pix = ml_collections.ConfigDict()
   c.pix2pix.g_widths = (64, 128, 256, 512, 512, 512, 512, 512)  # the paper's 256 px U-Net (8 levels)
   c.pix2pix.dropout_blocks = 3     # decoder blocks after the innermost with dropout 0.5 (the noise)

@@ -20,7 +20,7 @@ DIGIT_SCENES_BOXES = DefaultBoxSpec(128, (32, 16, 8, 4, 2), **chained((10, 20, 3
 
 
 def get_config(arg=None):
-  c = common.detection_config()
+  c = common.ssd_config()
   c.model.name = 'ssd_tiny'
   # Feature maps 32, 16, 8, 4, 2 at 128 px; glyphs span 12-48 px.
   c.default_boxes = common.default_box_config(DIGIT_SCENES_BOXES)

@@ -34,7 +34,7 @@ def ssd_config(arg: str, dataset: str, layout: str) -> 'ml_collections.ConfigDic
   if name not in MODELS:
     raise ValueError(f'SSD arg must be one of {tuple(MODELS)}, got {name!r}')
   model, size, boxes = MODELS[name]
-  c = common.detection_config()
+  c = common.ssd_config()
   c.dataset.name = dataset
   c.dataset.image_size = size
   c.dataset.mean = IMAGENET_MEAN

@@ -55,7 +55,8 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
 @pytest.mark.parametrize('spec, extra', [('voc_ssd.py:ssd300,smoke', []), ('coco_ssd.py:ssdlite,smoke', ['coco_AP']),
                                          ('voc_faster_rcnn.py:vgg16,smoke', ['rpn_recall']),
                                          ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall']),
-                                         ('coco_yolo.py:n,smoke', ['coco_AP']), ('voc_yolov1.py:fast,smoke', [])])
+                                         ('coco_yolo.py:n,smoke', ['coco_AP']), ('voc_yolov1.py:fast,smoke', []),
+                                         ('coco_retinanet.py:smoke', ['coco_AP']), ('voc_retinanet.py:smoke', [])])
 def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
   final = run_under_mock_data(spec, tmp_path, 6)
   assert final['step'] == 2 and final['num_examples'] == 6
@@ -80,6 +81,21 @@ def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():
   assert [tuple(s) for s in vgg.dataset.train_sources] == [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
   with pytest.raises(ValueError, match='arg must be one of'):
     load_config('voc_faster_rcnn', 'vgg19')
+
+
+def test_retinanet_recipes_follow_torchvision():
+  coco = load_config('coco_retinanet', None)
+  assert (coco.detector, coco.model.backbone, list(coco.model.levels), coco.batch_size) == (
+      'retinanet', 'resnet50', ['C3', 'C4', 'C5'], 16)
+  assert [list(s) for s in coco.model.anchor_sizes] == [[32, 40, 50], [64, 80, 101], [128, 161, 203],
+                                                       [256, 322, 406], [512, 645, 812]]
+  assert (coco.num_train_steps, list(coco.schedule.boundaries), coco.schedule.base_lr) == (
+      190_554, [117_264, 161_238], 0.01)
+  assert (coco.matching.positive_iou, coco.matching.negative_iou, coco.losses.focal_alpha, coco.losses.focal_gamma) == (
+      0.5, 0.4, 0.25, 2.0)
+  assert (coco.nms.score_threshold, coco.nms.pre_nms_top_k, coco.nms.max_detections) == (0.05, 1000, 300)
+  assert coco.freeze_batch_stats == '^backbone/'
+  assert load_config('voc_retinanet', None).dataset.eval_split == 'test'
 
 
 def test_yolo_recipes_follow_ultralytics_and_the_paper():

@@ -31,7 +31,7 @@ from vision_jax.detection.families import build_detector  # noqa: E402
 from vision_jax.evaluation.detection import inference_fn  # noqa: E402
 from vision_jax.tasks import detection  # noqa: E402
 from vision_jax.train.state import place_like  # noqa: E402
-from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint  # noqa: E402
+from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('runs', 'runs/compare', 'Folder for the four workdirs and results.jsonl.')

@@ -32,7 +32,7 @@ def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path, smoke_s
   assert {'d_loss', 'g_loss', 'd_real', 'd_fake'} <= set(train[-1])
   saved = os.listdir(tmp_path / 'checkpoints' / '4' / 'default')
   assert saved  # orbax item folder
-  from vision_jax.weights.transfer import latest_checkpoint
+  from vision_jax.train.checkpoint import latest_checkpoint
   import orbax.checkpoint as ocp
   manager = ocp.CheckpointManager(str(tmp_path / 'checkpoints'), item_handlers=ocp.StandardCheckpointHandler())
   tree = manager.item_metadata(4)['state']

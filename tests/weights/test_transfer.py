@@ -15,6 +15,7 @@ from vision_jax.tasks import classification as cls
 from vision_jax.train.state import create_train_state
 from vision_jax.tasks import run
 from vision_jax.train.optimizers import create_optimizer
+from vision_jax.train import freezing
 from vision_jax.weights import transfer
 
 
@@ -22,7 +23,7 @@ def resnet_and_state(freeze='', lr_multipliers=(), lr=0.1):
   model = models.build_model(ml_collections.ConfigDict({'name': 'cifar_resnet20'}), 10)
   opt = common.classification_config().optimizer
   opt.momentum = 0.0
-  tx = transfer.partitioned_optimizer(lambda fn: create_optimizer(opt, fn), optax.constant_schedule(lr),
+  tx = freezing.partitioned_optimizer(lambda fn: create_optimizer(opt, fn), optax.constant_schedule(lr),
                                       freeze, lr_multipliers)
   return model, create_train_state(jax.random.PRNGKey(0), model, tx, (32, 32, 3))
 
@@ -34,12 +35,12 @@ def batch(n=8):
 
 
 def leaves_by_path(tree):
-  return {transfer.path_str(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(tree)}
+  return {freezing.path_str(p): np.asarray(v) for p, v in jax.tree_util.tree_leaves_with_path(tree)}
 
 
 def test_labels_follow_freeze_then_lr_groups():
   params = {'layer1_0': {'conv1': {'kernel': 0}}, 'fc': {'kernel': 0, 'bias': 0}}
-  labels = transfer.param_labels(params, '^layer1', (('bias$', 2.0),))
+  labels = freezing.param_labels(params, '^layer1', (('bias$', 2.0),))
   assert labels == {'layer1_0': {'conv1': {'kernel': 'frozen'}}, 'fc': {'kernel': 'default', 'bias': 'group0'}}
 
 
@@ -62,7 +63,7 @@ def test_frozen_batch_norm_normalises_with_running_statistics():
   model, state = resnet_and_state()
   x = batch()['image']
   eval_logits, _ = model.apply(state.variables(), x, train=False)
-  with nn.intercept_methods(transfer.frozen_batch_norm('bn')):
+  with nn.intercept_methods(freezing.frozen_batch_norm('bn')):
     train_logits, _ = model.apply(state.variables(), x, train=True, mutable=['batch_stats'])[0]
   np.testing.assert_allclose(train_logits, eval_logits, rtol=1e-5, atol=1e-6)
 

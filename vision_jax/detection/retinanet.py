@@ -41,31 +41,40 @@ from vision_jax.models.necks import FPN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
 from vision_jax.weights.torchvision import resnet_key
 
+HEAD_NORMS = ('none', 'group')
 # torchvision's _default_anchorgen: (x, int(x * 2^(1/3)), int(x * 2^(2/3))) for x in 32 ... 512.
 ANCHOR_SIZES = tuple((x, int(x * 2 ** (1.0 / 3)), int(x * 2 ** (2.0 / 3))) for x in (32, 64, 128, 256, 512))
 
 
 class Subnet(nn.Module):
   """num_convs 3x3 conv + ReLU layers, then a 3x3 convolution to anchors x outputs per location,
-  applied to every level with the same weights -> per level (B, H * W * anchors, outputs)."""
+  applied to every level with the same weights -> per level (B, H * W * anchors, outputs).
+  norm 'group': each conv (without bias) followed by GroupNorm of 32 groups, as torchvision's
+  retinanet_resnet50_fpn_v2 heads; 'none' is the paper's (and torchvision's v1) head."""
   anchors: int
   outputs: int
   num_convs: int = 4
   bias: float = 0.0   # the output convolution's initial bias
   output_name: str = 'cls_logits'
+  norm: str = 'none'
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, levels: Sequence[jnp.ndarray]) -> list[jnp.ndarray]:
-    init = nn.initializers.normal(0.01)
-    convs = [Conv(levels[0].shape[-1], (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, kernel_init=init,
+    if self.norm not in HEAD_NORMS:
+      raise ValueError(f'RetinaNet head_norm must be one of {HEAD_NORMS}, got {self.norm!r}')
+    init, grouped = nn.initializers.normal(0.01), self.norm == 'group'
+    width = levels[0].shape[-1]
+    convs = [Conv(width, (3, 3), padding=((1, 1), (1, 1)), use_bias=not grouped, dtype=self.dtype, kernel_init=init,
                   name=f'conv{i}') for i in range(self.num_convs)]
+    norms = [nn.GroupNorm(min(32, width), epsilon=1e-5, dtype=self.dtype, name=f'norm{i}') if grouped
+             else (lambda x: x) for i in range(self.num_convs)]
     head = Conv(self.anchors * self.outputs, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, kernel_init=init,
                 bias_init=nn.initializers.constant(self.bias), name=self.output_name)
     flat = []
     for x in levels:
-      for layer in convs:
-        x = nn.relu(layer(x))
+      for layer, norm in zip(convs, norms):
+        x = nn.relu(norm(layer(x)))
       x = head(x)
       flat.append(x.reshape(x.shape[0], -1, self.outputs))
     return flat
@@ -82,6 +91,7 @@ class RetinaNet(nn.Module):
   aspect_ratios: Sequence[float] = RATIOS
   fpn_features: int = 256
   head_convs: int = 4
+  head_norm: str = 'none'
   prior_probability: float = 0.01
   dtype: Any = jnp.float32
 
@@ -99,9 +109,10 @@ class RetinaNet(nn.Module):
     anchors = level_anchors((height, width), grids, self.anchor_sizes, self.aspect_ratios)
     per_location = len(self.anchor_sizes[0]) * len(self.aspect_ratios)
     prior_bias = -math.log((1 - self.prior_probability) / self.prior_probability)
-    logits = Subnet(per_location, self.num_classes, self.head_convs, prior_bias, 'cls_logits', self.dtype,
-                    name='classification_head')(levels)
-    deltas = Subnet(per_location, 4, self.head_convs, 0.0, 'bbox_reg', self.dtype, name='regression_head')(levels)
+    logits = Subnet(per_location, self.num_classes, self.head_convs, prior_bias, 'cls_logits', self.head_norm,
+                    self.dtype, name='classification_head')(levels)
+    deltas = Subnet(per_location, 4, self.head_convs, 0.0, 'bbox_reg', self.head_norm, self.dtype,
+                    name='regression_head')(levels)
     return {'cls_logits': logits, 'bbox_regression': deltas, 'anchors': [jnp.asarray(a) for a in anchors]}
 
 

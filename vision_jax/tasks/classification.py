@@ -29,7 +29,8 @@ from vision_jax.train.optimizers import optimizer_from_config
 from vision_jax.train.state import TrainState, create_train_state, place_like
 from vision_jax.train.steps import accumulated_gradients, apply_for_training, check_accum_steps
 from vision_jax.weights.pretrained import load_pretrained
-from vision_jax.weights.transfer import latest_checkpoint, merge_pretrained, variables_from_checkpoint
+from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint
+from vision_jax.weights.transfer import merge_pretrained
 
 Batch = dict[str, jax.Array]
 

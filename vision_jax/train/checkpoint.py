@@ -1,4 +1,5 @@
-"""Orbax checkpoints in WORKDIR/checkpoints: periodic saves, newest N kept, auto-resume.
+"""Orbax checkpoints in WORKDIR/checkpoints: periodic saves, newest N kept, auto-resume, and reading a
+workdir's newest checkpoint for init_from and prediction.
 
 Orbax writes each step to a temporary folder and renames it when complete, so a
 run killed mid-write leaves the previous checkpoint intact. A checkpoint that
@@ -165,3 +166,25 @@ def _path_name(path: tuple) -> str:
 def abstract_like(tree: Any) -> Any:
   """ShapeDtypeStructs with shardings, the restore target orbax needs for sharded arrays."""
   return jax.tree.map(ocp.utils.to_shape_dtype_struct, tree)
+
+
+def latest_checkpoint(path: str) -> Optional[str]:
+  """The newest step folder of a workdir (or its checkpoints/ folder), if it holds orbax checkpoints."""
+  directory = os.path.join(path, 'checkpoints') if os.path.isdir(os.path.join(path, 'checkpoints')) else path
+  if not os.path.isdir(directory):
+    return None
+  steps = [int(name) for name in os.listdir(directory) if name.isdigit()]
+  return os.path.join(directory, str(max(steps))) if steps else None
+
+
+def variables_from_checkpoint(step_dir: str) -> dict:
+  """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved (a relative
+  step_dir is taken from the working directory: orbax restores absolute paths only)."""
+  step_dir = os.path.abspath(step_dir)
+  try:
+    with ocp.CheckpointManager(os.path.dirname(step_dir), item_handlers=ocp.StandardCheckpointHandler()) as manager:
+      tree = manager.restore(int(os.path.basename(step_dir)))
+  except Exception as e:
+    raise UserError(f'checkpoint {step_dir} cannot be read for init_from ({str(e).splitlines()[0][:200]})') from None
+  state = tree['state']
+  return {'params': state['params'], **({'batch_stats': state['batch_stats']} if state.get('batch_stats') else {})}

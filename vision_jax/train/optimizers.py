@@ -6,7 +6,7 @@ import jax
 import optax
 
 from vision_jax.errors import UserError
-from vision_jax.weights.transfer import partitioned_optimizer, validate_regexes
+from vision_jax.train.freezing import partitioned_optimizer, validate_regexes
 
 SCHEDULES = ('constant', 'piecewise', 'cosine', 'linear')
 OPTIMIZERS = ('sgd', 'adam', 'adamw')

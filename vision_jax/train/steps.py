@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from vision_jax.errors import UserError
-from vision_jax.weights.transfer import frozen_batch_norm, stop_frozen_gradients
+from vision_jax.train.freezing import frozen_batch_norm, stop_frozen_gradients
 
 Batch = dict[str, jax.Array]
 SAMPLE_STREAM = 0x5A3  # folds the step's key into the 'sample' stream's

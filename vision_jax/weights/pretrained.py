@@ -10,7 +10,7 @@ import flax.linen as nn
 from vision_jax.errors import UserError
 from vision_jax.weights.efficientnet import lite0_imagenet_file, load_efficientnet_lite
 from vision_jax.weights.keras import load_keras_inception_v3, load_keras_resnet50, load_keras_vgg
-from vision_jax.weights.transfer import latest_checkpoint, variables_from_checkpoint
+from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint
 from vision_jax.weights.torchvision import load_torchvision_inception, load_torchvision_resnet, load_torchvision_vgg
 
 # Named weights that ship with an installable package: name -> (model name, path getter).
