@@ -41,9 +41,9 @@ def jpeg_bytes(count: int = 20) -> list[bytes]:
 def _classification_fn(seed: int):
   import importlib
   import tensorflow as tf
-  from vision_jax.data.tfds_source import _preprocess_fn
+  from vision_jax.data.tfds_source import preprocess_fn
   config = importlib.import_module('configs.imagenet_resnet50').get_config(None).dataset
-  augment = _preprocess_fn(config, config.image_size, train=True, seed=seed)
+  augment = preprocess_fn(config, config.image_size, train=True, seed=seed)
 
   def fn(index, data):
     return augment(index, {'image': tf.io.decode_jpeg(data, channels=3), 'label': tf.constant(0, tf.int64)})
@@ -81,9 +81,9 @@ def _folder_fn(seed: int):
   import importlib
   import tensorflow as tf
   from vision_jax.data.file_sources import read_image
-  from vision_jax.data.tfds_source import _preprocess_fn
+  from vision_jax.data.tfds_source import preprocess_fn
   config = importlib.import_module('configs.imagenet_resnet50').get_config(None).dataset
-  augment = _preprocess_fn(config, config.image_size, train=True, seed=seed)
+  augment = preprocess_fn(config, config.image_size, train=True, seed=seed)
 
   def fn(index, path):
     return augment(index, {'image': read_image(path, 3), 'label': tf.constant(0, tf.int64)})

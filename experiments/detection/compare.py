@@ -28,7 +28,6 @@ from absl import app, flags  # noqa: E402
 
 from vision_jax.data.tfds_source import hide_gpus_from_tensorflow  # noqa: E402
 from vision_jax.detection.families import build_detector  # noqa: E402
-from vision_jax.evaluation.detection import inference_fn  # noqa: E402
 from vision_jax.tasks import detection  # noqa: E402
 from vision_jax.train.state import place_like  # noqa: E402
 from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint  # noqa: E402
@@ -78,7 +77,7 @@ def eval_throughput(config, workdir: str) -> tuple[int, float]:
   state = method.create_state(jax.random.PRNGKey(0))
   state = place_like(variables_from_checkpoint(latest_checkpoint(os.path.abspath(workdir))), state)
   variables = {'params': state.params, **({'batch_stats': state.batch_stats} if state.batch_stats else {})}
-  infer = inference_fn(build_detector(config, source.num_classes, tuple(source.image_shape)))
+  infer = jax.jit(build_detector(config, source.num_classes, tuple(source.image_shape)).detect)
   batches = [b['image'] for b in source.eval_batches()]
   jax.block_until_ready(infer(variables, batches[0]))
   passes = []

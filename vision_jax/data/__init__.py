@@ -1,7 +1,8 @@
 """Data sources: `build_source(config.dataset, ...)` gives local numpy batches for this process.
 
-Every source exposes num_classes, image_shape, num_eval_examples, train_batches(start_step)
-(infinite, resumable) and eval_batches() (masked; each eval example exactly once).
+Every source implements the Source contract of source.py (detection sources DetectionSource):
+num_classes, image_shape, num_eval_examples, normalisation, train_batches(start_step) (infinite,
+resumable) and eval_batches() (masked; each eval example exactly once), and the rest.
 """
 
 import functools

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
+from vision_jax.data.source import Source
 from vision_jax.errors import UserError
 
 
@@ -67,7 +68,7 @@ def random_shifts(images: np.ndarray, max_shift: int, rng: np.random.Generator) 
   return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
 
 
-class ArraySource:
+class ArraySource(Source):
   """A classification source over in-memory arrays with a deterministic, resumable stream.
 
   extras: {key: (train images, test images)} of more per-example images that travel with each

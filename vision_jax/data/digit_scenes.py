@@ -17,6 +17,7 @@ from scipy.ndimage import zoom
 from vision_jax.data.array_box_augment import ARRAY_OPS, augment_example, augmentation_ops
 from vision_jax.data.batching import Batch, num_batches, pad_batch, process_slice
 from vision_jax.data.digits import load_digits_split
+from vision_jax.data.source import DetectionSource
 from vision_jax.detection.boxes import pairwise_iou
 from vision_jax.errors import UserError
 
@@ -84,7 +85,7 @@ def scene_batch(split: str, start: int, count: int, channels: int, background_le
                 channels)
 
 
-class DigitScenesSource:
+class DigitScenesSource(DetectionSource):
   """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask; eval
   batches also image_id, the test scene's index).
   config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness

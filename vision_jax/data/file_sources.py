@@ -25,7 +25,8 @@ from vision_jax.data import augment as aug
 from vision_jax.data.own_data import (DetectionSet, class_folders, read_coco_json, read_image_files, read_image_folder,
                                       read_voc_folder, resolve, voc_class_names)
 from vision_jax.data.tfds_detection import DetectionPipeline
-from vision_jax.data.tfds_source import (_preprocess_fn, check_preprocessing, eval_pipeline,
+from vision_jax.data.source import Source
+from vision_jax.data.tfds_source import (preprocess_fn, check_preprocessing, eval_pipeline,
                                          hide_gpus_from_tensorflow, train_pipeline)
 from vision_jax.errors import UserError
 
@@ -70,7 +71,7 @@ def cached(ds, decode, cache: bool):
   return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).cache(), lambda example: example
 
 
-class ImageFolderSource:
+class ImageFolderSource(Source):
   """Classification from class folders; class_names[i] is label i (the sorted train subfolders)."""
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
@@ -108,14 +109,14 @@ class ImageFolderSource:
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """Local train batches from global step `start_step` on, forever."""
     examples, decode = cached(self._examples(*self._train), self._decode, self.config.get('cache', False))
-    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
+    preprocess = preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
     return train_pipeline(examples, preprocess, self.local_batch_size, start_step, len(self._train[0]), self.seed,
                           decode)
 
   def eval_batches(self) -> Iterator[Batch]:
     """Masked local eval batches; every process yields the same number of them."""
     paths, labels = zip(*self._eval) if self._eval else ((), ())
-    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
+    preprocess = preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
     return eval_pipeline(self._examples(paths, labels), preprocess, self.local_eval_batch_size,
                          -(-self._eval_max // self.local_eval_batch_size), self._decode)
 
@@ -151,7 +152,7 @@ def pair_preprocess_fn(config, size: int, channels: int, train: bool, seed: int,
   return fn
 
 
-class ImagePairsSource:
+class ImagePairsSource(Source):
   """Paired images for pix2pix from A|B files; batches hold 'image' (A), 'target' (B) and label 0."""
 
   num_classes = 1

@@ -21,8 +21,9 @@ from vision_jax.data import box_augment as A
 from vision_jax.data import yolo_augment as Y
 from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
-from vision_jax.data.tfds_source import (_builder, _load_split, _tf_options, eval_counts,
+from vision_jax.data.tfds_source import (dataset_builder, load_split, tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
+from vision_jax.data.source import DetectionSource
 from vision_jax.detection.boxes import RESIZE_MODES
 from vision_jax.errors import UserError
 
@@ -197,7 +198,7 @@ def group_size(config) -> int:
   return 4 if config.get('mosaic', 0.0) > 0 else 1
 
 
-class DetectionPipeline:
+class DetectionPipeline(DetectionSource):
   """Train and eval batches from a source's common examples (see TfdsDetectionSource._common); a
   subclass supplies _train_dataset() (this process's shard, shuffled), _eval_dataset(), the eval
   counts of every process and, for files on disk, _decode (reads the image after the resumable skip)."""
@@ -262,13 +263,13 @@ class DetectionPipeline:
       ds = self._train_dataset().repeat().enumerate().skip(start)
       ds = ds.map(lambda index, ex: train_fn(index, self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-    return self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options()))))
+    return self._checked(iter(tfds.as_numpy(ds.with_options(tf_options()))))
 
   def eval_batches(self) -> Iterator[Batch]:
     ds = self._eval_dataset().map(lambda ex: self._eval_fn(self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
     count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
-    return padded_batches(self._checked(iter(tfds.as_numpy(ds.with_options(_tf_options())))),
+    return padded_batches(self._checked(iter(tfds.as_numpy(ds.with_options(tf_options())))),
                           self.local_eval_batch_size, max(1, count))
 
 
@@ -278,7 +279,7 @@ class TfdsDetectionSource(DetectionPipeline):
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
                process_index: int = 0, process_count: int = 1):
     hide_gpus_from_tensorflow()
-    self.builder = _builder(config)
+    self.builder = dataset_builder(config)
     features = self.builder.info.features
     if 'objects' not in features or 'bbox' not in features['objects']:
       raise UserError(f'TFDS dataset {config.name!r} has no objects/bbox features for detection')
@@ -290,15 +291,15 @@ class TfdsDetectionSource(DetectionPipeline):
     self.num_eval_examples = int(sum(self._eval_counts))
 
   def _eval_dataset(self):
-    return _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).map(self._common)
+    return load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).map(self._common)
 
   def _train_dataset(self):
     parts = []
     for name, split in self.train_sources:
-      builder = self.builder if name == self.config.name else _builder(
+      builder = self.builder if name == self.config.name else dataset_builder(
           ml_collections.ConfigDict({'name': name, 'data_dir': self.config.get('data_dir', '')}))
       shard = tfds.even_splits(split, n=self.process_count)[self.process_index]
-      parts.append(_load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
+      parts.append(load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
     ds = parts[0]
     for part in parts[1:]:
       ds = ds.concatenate(part)

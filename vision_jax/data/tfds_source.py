@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 from vision_jax.data import augment as aug
 from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
+from vision_jax.data.source import Source
 from vision_jax.errors import UserError
 
 
@@ -24,7 +25,7 @@ def hide_gpus_from_tensorflow() -> None:
   tf.config.set_visible_devices([], 'GPU')
 
 
-def _load_split(builder, split, shuffle: bool, seed: int):
+def load_split(builder, split, shuffle: bool, seed: int):
   """builder.as_dataset, turning 'not prepared' into one actionable line."""
   try:
     return builder.as_dataset(split=split, shuffle_files=shuffle,
@@ -38,7 +39,7 @@ def _load_split(builder, split, shuffle: bool, seed: int):
         f'here and set TFDS_DATA_DIR=DIR (or config.dataset.data_dir)') from None
 
 
-def _builder(config):
+def dataset_builder(config):
   try:
     return tfds.builder(config.name, data_dir=config.get('data_dir') or None)
   except tfds.core.registered.DatasetNotFoundError:
@@ -59,7 +60,7 @@ def _resize(image, size: int):
   return out
 
 
-def _preprocess_fn(config, size: int, train: bool, seed: int):
+def preprocess_fn(config, size: int, train: bool, seed: int):
   """Returns (index, example) -> {'image', 'label'}: scale to [0, 1], augment or resize, normalise.
 
   Train: dataset.augment is 'none' (resize), 'flip', 'crop_flip' (resize, pad-and-crop, flip),
@@ -95,7 +96,7 @@ def _preprocess_fn(config, size: int, train: bool, seed: int):
 
 def eval_counts(builder, eval_split, seed: int, process_count: int) -> np.ndarray:
   """Eval examples on every process, so all processes run the same number of eval steps."""
-  ds = _load_split(builder, eval_split, shuffle=False, seed=seed)
+  ds = load_split(builder, eval_split, shuffle=False, seed=seed)
   count = int(ds.cardinality())
   if count < 0:
     count = int(ds.reduce(np.int64(0), lambda n, _: n + 1))
@@ -104,7 +105,7 @@ def eval_counts(builder, eval_split, seed: int, process_count: int) -> np.ndarra
   return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
 
 
-def _tf_options():
+def tf_options():
   options = tf.data.Options()
   options.deterministic = True
   options.threading.private_threadpool_size = max(1, os.cpu_count() or 1)
@@ -136,7 +137,7 @@ def train_pipeline(examples, preprocess, local_batch_size: int, start_step: int,
   ds = ds.enumerate().skip(start_step * local_batch_size)
   ds = ds.map(lambda index, example: preprocess(index, decode(example)), num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.batch(local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-  return iter(tfds.as_numpy(ds.with_options(_tf_options())))
+  return iter(tfds.as_numpy(ds.with_options(tf_options())))
 
 
 def eval_pipeline(examples, preprocess, local_batch_size: int, num_batches: int, decode=identity) -> Iterator[Batch]:
@@ -144,10 +145,10 @@ def eval_pipeline(examples, preprocess, local_batch_size: int, num_batches: int,
   ds = examples.enumerate().map(lambda index, example: preprocess(index, decode(example)),
                                 num_parallel_calls=tf.data.AUTOTUNE)
   ds = ds.batch(local_batch_size).prefetch(tf.data.AUTOTUNE)
-  return padded_batches(iter(tfds.as_numpy(ds.with_options(_tf_options()))), local_batch_size, max(1, num_batches))
+  return padded_batches(iter(tfds.as_numpy(ds.with_options(tf_options()))), local_batch_size, max(1, num_batches))
 
 
-class TfdsSource:
+class TfdsSource(Source):
   """TFDS classification data for one process; see the module docstring."""
 
   def __init__(self, config, global_batch_size: int, eval_batch_size: int, seed: int,
@@ -158,7 +159,7 @@ class TfdsSource:
     # The normalisation the batches carry, for evaluators that map images back to pixels.
     self.mean = np.asarray(config.get('mean', 0.5), np.float32)
     self.std = np.asarray(config.get('std', 0.5), np.float32)
-    self.builder = _builder(config)
+    self.builder = dataset_builder(config)
     features = self.builder.info.features
     label_key = config.get('label_key', 'label')
     if 'image' not in features or (label_key and label_key not in features):
@@ -184,14 +185,14 @@ class TfdsSource:
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     """Local train batches from global step `start_step` on, forever."""
-    examples = _load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
-    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
+    examples = load_split(self.builder, self.train_split, shuffle=True, seed=self.seed)
+    preprocess = preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
     return train_pipeline(examples, preprocess, self.local_batch_size, start_step,
                           self.config.get('shuffle_buffer', 10_000), self.seed)
 
   def eval_batches(self) -> Iterator[Batch]:
     """Masked local eval batches; every process yields the same number of them."""
-    examples = _load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
-    preprocess = _preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
+    examples = load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed)
+    preprocess = preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
     return eval_pipeline(examples, preprocess, self.local_eval_batch_size,
                          -(-int(self._eval_counts.max()) // self.local_eval_batch_size))

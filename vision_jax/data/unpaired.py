@@ -6,9 +6,10 @@ dataset.b_eval_split)."""
 from typing import Iterator
 
 from vision_jax.data.batching import Batch
+from vision_jax.data.source import Source
 
 
-class UnpairedSource:
+class UnpairedSource(Source):
   """A's source gives the interface (image shape, classes, eval batches: A's test images, with no
   paired target); B's train stream rides along under 'target'."""
 

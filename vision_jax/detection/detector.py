@@ -45,6 +45,20 @@ class Detector:
   import_weights: Optional[Callable[[str, dict], Optional[dict]]] = None
   eval_counts: Optional[Callable[[Any, Batch], dict]] = None
 
+  def detect(self, variables: dict, images: jax.Array) -> Detections:
+    """Padded detections in model-input pixels of eval-mode images (B, H, W, C): the inference of the
+    evaluators, the pictures and prediction. Pure: jit it."""
+    return self.postprocess(self.model.apply(variables, images, train=False))
+
+
+def records_of(detections: dict, index: int, boxes_px, class_names, min_score: float) -> list[dict]:
+  """[{'box': [ymin, xmin, ymax, xmax] px, 'label': name, 'score'}] of image `index` of padded
+  detections (host arrays), above min_score, with boxes_px its boxes in the pixels wanted."""
+  return [{'box': [round(float(v), 1) for v in box], 'label': class_names[int(label)], 'score': round(float(score), 4)}
+          for box, label, score, valid in zip(boxes_px, detections['labels'][index], detections['scores'][index],
+                                              detections['valid'][index])
+          if valid and score >= min_score]
+
 
 # family name -> build(config, num_classes, image_shape) -> Detector; detection/families.py imports
 # every family module, which registers itself.

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.detection.boxes import to_image_pixels
+from vision_jax.detection.detector import records_of
 from vision_jax.evaluation.coco import coco_metrics, evaluate_coco, to_xywh
 from vision_jax.evaluation.evaluators import EVALUATORS, PictureEvaluator, StepEvaluator, needs
 from vision_jax.evaluation.pictures import save_detection_grid
@@ -132,11 +133,11 @@ def ap_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvalua
   detector, source = needs(context, 'detector', name), needs(context, 'source', name)
   if spec.get('dataset'):
     source = needs(context, 'make_source', name)(spec.dataset)
-  resize, category_ids = getattr(source, 'resize', 'stretch'), getattr(source, 'category_ids', None)
+  resize, category_ids = source.resize, source.category_ids
 
   def summarise_source(outputs):
     return summarise(outputs, source.num_classes, source.image_shape[:2], resize, category_ids,
-                     getattr(source, 'coco_ground_truth', None))
+                     source.coco_ground_truth)
 
   def save(outputs, step: int):
     export_results(results_path(context['workdir'], name, step),
@@ -146,19 +147,6 @@ def ap_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvalua
                        save=save if context.get('workdir') else None)
 
 
-def records_of(detections: dict, index: int, boxes_px: np.ndarray, class_names, min_score: float) -> list[dict]:
-  """[{'box': [ymin, xmin, ymax, xmax] px, 'label': name, 'score'}] of one image above min_score."""
-  return [{'box': [round(float(v), 1) for v in box], 'label': class_names[int(label)], 'score': round(float(score), 4)}
-          for box, label, score, valid in zip(boxes_px, detections['labels'][index], detections['scores'][index],
-                                              detections['valid'][index])
-          if valid and score >= min_score]
-
-
-def inference_fn(detector):
-  """predict(variables, images) -> padded detections in model-input pixels (jitted)."""
-  return jax.jit(lambda variables, images: detector.postprocess(detector.model.apply(variables, images, train=False)))
-
-
 @EVALUATORS.register('detection_pictures')
 def pictures_evaluator(name: str, spec, context: dict, every_steps: int) -> Optional[PictureEvaluator]:
   """The first spec.num_images test images with detections above spec.score_threshold (0 images: off)."""
@@ -166,7 +154,7 @@ def pictures_evaluator(name: str, spec, context: dict, every_steps: int) -> Opti
     return None
   detector, source = needs(context, 'detector', name), needs(context, 'source', name)
   workdir = needs(context, 'workdir', name)
-  predict = inference_fn(detector)
+  predict = jax.jit(detector.detect)
 
   def draw(state, step):
     images = next(iter(source.eval_batches()))['image'][:spec.get('num_images', 8)]

@@ -33,8 +33,8 @@ def real_images(source, split: str, limit: int = 0, key: str = 'image') -> np.nd
   """Normalised real images of a source's 'train' or 'test' split: all of an in-memory source,
   else the first `limit` (0 = one pass of the eval split; train needs a limit) from its batches.
   key 'target': the second domain's images (CycleGAN's B), streamed from the train batches."""
-  if hasattr(source, 'split_images') and key == 'image':
-    images = source.split_images(split)
+  images = source.split_images(split) if key == 'image' else None
+  if images is not None:
     return images[:limit or None]
   if split == 'test' and key == 'image':
     batches = ((b['image'][b['mask'] > 0]) for b in source.eval_batches())

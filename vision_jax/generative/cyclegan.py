@@ -109,7 +109,7 @@ def make_train_step(modules: dict, gan_config, cycle_config, g_lr_fn):
 def domain_b_shape(source, batch) -> tuple[int, ...]:
   """Domain B's image shape (an unpaired source's target_shape, else an eval batch's paired target);
   a UserError for data without a second domain."""
-  if getattr(source, 'target_shape', None):
+  if source.target_shape:
     return tuple(source.target_shape)
   if 'target' not in batch:
     raise UserError("cyclegan needs two domains: batches with a 'target' image (dataset.name "
@@ -119,7 +119,7 @@ def domain_b_shape(source, batch) -> tuple[int, ...]:
 
 def domain_b_batches(source):
   """eval_batches() of domain B's test images: an unpaired source's own, else the paired targets."""
-  if hasattr(source, 'target_batches'):
+  if source.target_shape:
     return source.target_batches
   return lambda: ({'image': b['target'], 'mask': b['mask']} for b in source.eval_batches())
 

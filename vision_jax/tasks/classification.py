@@ -99,7 +99,7 @@ def build(config) -> tuple[Method, list, nn.Module, list[str]]:
       train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps, freeze,
                                  freeze_batch_stats),
       train_batches=source.train_batches, initialize=initialize)
-  names = list(getattr(source, 'class_names', None) or [str(i) for i in range(source.num_classes)])
+  names = list(source.class_names or [str(i) for i in range(source.num_classes)])
   return method, build_evaluators(config, {'model': model, 'source': source}), model, names
 
 

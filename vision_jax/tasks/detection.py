@@ -22,10 +22,9 @@ from vision_jax import models
 from vision_jax.data import build_detection_source
 from vision_jax.data.images import read_rgb
 from vision_jax.detection.boxes import resize_scale, to_image_pixels
-from vision_jax.detection.detector import Detector
+from vision_jax.detection.detector import Detector, records_of
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
-from vision_jax.evaluation import detection as detection_evals
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.evaluation.pictures import save_detection_grid
 from vision_jax.tasks.registry import TASKS
@@ -147,7 +146,7 @@ def model_input(image: np.ndarray, source) -> np.ndarray:
   """An RGB image in [0, 255] resized to the detector's input as its data source does ('stretch', or
   'letterbox': aspect kept, padded at the bottom right) and normalised like its training data."""
   h, w, c = source.image_shape
-  sy, sx = resize_scale(image.shape[:2], (h, w), getattr(source, 'resize', 'stretch'))
+  sy, sx = resize_scale(image.shape[:2], (h, w), source.resize)
   size = (round(image.shape[0] * sy), round(image.shape[1] * sx))
   x = np.asarray(jax.image.resize(image.astype(np.float32) / 255.0, (*size, image.shape[-1]), 'bilinear'))
   x = (x.mean(-1, keepdims=True) if c == 1 else x)
@@ -163,12 +162,11 @@ def predict_image(config, workdir: str) -> None:
   image = read_rgb(config.predict_image)
   source = build_source(config)
   detector = build_detector(config, source.num_classes, tuple(source.image_shape))
-  detections = jax.device_get(detection_evals.inference_fn(detector)(variables_from_checkpoint(step_dir),
-                                                                     model_input(image, source)))
+  detections = jax.device_get(jax.jit(detector.detect)(variables_from_checkpoint(step_dir),
+                                                       model_input(image, source)))
   boxes = to_image_pixels(detections['boxes'][0], image.shape[:2], source.image_shape[:2],
-                          getattr(source, 'resize', 'stretch'))
-  records = detection_evals.records_of(detections, 0, boxes, source.class_names,
-                                       config.get('predict_score_threshold', 0.3))
+                          source.resize)
+  records = records_of(detections, 0, boxes, source.class_names, config.get('predict_score_threshold', 0.3))
   with open(os.path.join(workdir, 'detections.json'), 'w') as f:
     json.dump(records, f, indent=2)
   save_detection_grid([image / 255.0], [records], os.path.join(workdir, 'detections.png'))
