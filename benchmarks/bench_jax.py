@@ -17,7 +17,6 @@ from vision_jax import models
 from vision_jax.detection.families import build_detector
 from vision_jax.generative import METHODS
 from vision_jax.generative.state import apply_ema, create_state
-from vision_jax.ops import onednn
 from vision_jax.tasks import classification, detection
 from vision_jax.train import parallel
 from vision_jax.train.optimizers import create_optimizer
@@ -53,8 +52,8 @@ def detector_parts(spec: Spec, dtype: str, conv_impl: str = 'xla'):
 def gan_parts(spec: Spec, dtype: str, conv_impl: str = 'xla'):
   """DCGAN 64x64 (G 512-256-128-64, D 64-128-256-512), non-saturating loss, Adam 2e-4/0.5; eval
   samples images from noise."""
-  onednn.use(conv_impl)
   config = common.gan_config(64)
+  config.gan.conv_impl = conv_impl   # DCGAN's networks take it (no model block in GAN configs)
   config.gan.g_widths, config.gan.d_widths = (512, 256, 128, 64), (64, 128, 256, 512)
   config.gan.num_eval_samples = config.eval_batch_size = 64
   method = METHODS.get('dcgan')(config, types.SimpleNamespace(num_classes=1, image_shape=spec.shape))

@@ -17,4 +17,4 @@ out=${1:-benchmarks/results_gpu.json}
 python=${PYTHON:-python3}
 common=(--dtype=bfloat16 --warmup=3 --steps=10 --eval_steps=5 --timeout=240 --label="GPU, bfloat16" --out="$out")
 "$python" benchmarks/run.py --models=resnet50 --frameworks=jax,torch,torch_compile --batch=256 "${common[@]}"
-"$python" benchmarks/run.py --models=ssd300,faster_rcnn --frameworks=jax,torch,torchvision --append "${common[@]}"
+"$python" benchmarks/run.py --models=ssd300,faster_rcnn,retinanet --frameworks=jax,torch,torchvision --append "${common[@]}"

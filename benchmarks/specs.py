@@ -62,6 +62,15 @@ def _faster_rcnn_config():
   return config
 
 
+def _retinanet_config():
+  """configs/coco_retinanet.py (R50-FPN, torchvision's recipe: stem and layer1 frozen, BatchNorm
+  frozen) on 800 x 800 inputs, as _faster_rcnn_config."""
+  from configs import coco_retinanet
+  config = coco_retinanet.get_config()
+  config.dataset.min_size = config.dataset.max_size = config.dataset.image_size = 800
+  return config
+
+
 def _torchvision_ssd300():
   """torchvision's ssd300_vgg16 from scratch, 20 classes + background (its transform resizes to 300)."""
   from torchvision.models.detection import ssd300_vgg16
@@ -79,6 +88,20 @@ def _torchvision_faster_rcnn():
   return FasterRCNN(backbone, num_classes=81, min_size=800, max_size=800)
 
 
+def _torchvision_retinanet():
+  """torchvision's retinanet_resnet50_fpn as its recipe trains it (FrozenBatchNorm, 3 trainable
+  stages, P6/P7 from P5), inputs resized to 800 x 800; 81 sigmoid outputs, as torchvision's COCO
+  RetinaNet keeps an unused class 0, so the benchmark's labels from one fit (80 in ours)."""
+  from torchvision.models import resnet50
+  from torchvision.models.detection import RetinaNet
+  from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+  from torchvision.ops.feature_pyramid_network import LastLevelP6P7
+  from torchvision.ops.misc import FrozenBatchNorm2d
+  backbone = _resnet_fpn_extractor(resnet50(norm_layer=FrozenBatchNorm2d), 3, returned_layers=[2, 3, 4],
+                                   extra_blocks=LastLevelP6P7(256, 256))
+  return RetinaNet(backbone, num_classes=81, min_size=800, max_size=800)
+
+
 SPECS = {
     'lenet': Spec('classifier', (28, 28, 1), 10, 128, 1024, 'lenet5', _torch('LeNet5')),
     'resnet20': Spec('classifier', (32, 32, 3), 10, 128, 1024, 'cifar_resnet20', _torch('CifarResNet', 20)),
@@ -88,5 +111,7 @@ SPECS = {
                    torchvision_model=_torchvision_ssd300),  # VOC: 20 object classes
     'faster_rcnn': Spec('detector', (800, 800, 3), 80, 1, 16, config=_faster_rcnn_config,
                         torchvision_model=_torchvision_faster_rcnn),  # COCO: 80 object classes
+    'retinanet': Spec('detector', (800, 800, 3), 80, 1, 16, config=_retinanet_config,
+                      torchvision_model=_torchvision_retinanet),
     'dcgan64': Spec('gan', (64, 64, 3), 1, 64, 256, torch_model=_torch_dcgan),
 }

@@ -135,3 +135,4 @@ def test_only_models_with_a_version_for_a_framework_run_in_it():
   assert SPECS['faster_rcnn'].runs('jax') and SPECS['faster_rcnn'].runs('torchvision')
   assert not SPECS['faster_rcnn'].runs('torch') and not SPECS['resnet50'].runs('torchvision')
   assert SPECS['ssd300'].runs('torch') and SPECS['ssd300'].runs('torchvision')
+  assert SPECS['retinanet'].runs('jax') and SPECS['retinanet'].runs('torchvision') and not SPECS['retinanet'].runs('torch')

@@ -71,17 +71,11 @@ def test_forward_and_both_gradients_match_lax(case):
 
 def test_layers_dispatch_same_padding_and_fall_back_where_unsupported():
   x, w = inputs(CASES[1])
-  onednn.use('onednn')
-  try:
-    same = onednn.conv_general_dilated(x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    jaxpr = str(jax.make_jaxpr(lambda x: onednn.conv_general_dilated(
-        x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')))(x))
-    dilated_input = onednn.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)), lhs_dilation=(2, 2),
-                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    half = str(jax.make_jaxpr(lambda x: onednn.conv_general_dilated(
-        x.astype(jnp.float16), w.astype(jnp.float16), (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')))(x))
-  finally:
-    onednn.use('auto')
+  conv = functools.partial(onednn.conv_general_dilated, dimension_numbers=('NHWC', 'HWIO', 'NHWC'), impl='onednn')
+  same = conv(x, w, (2, 2), 'SAME')
+  jaxpr = str(jax.make_jaxpr(lambda x: conv(x, w, (2, 2), 'SAME'))(x))
+  dilated_input = conv(x, w, (1, 1), ((1, 1), (1, 1)), lhs_dilation=(2, 2))
+  half = str(jax.make_jaxpr(lambda x: conv(x.astype(jnp.float16), w.astype(jnp.float16), (1, 1), 'SAME'))(x))
   expected = jax.lax.conv_general_dilated(x, w, (2, 2), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   assert relative_error(same, expected) <= 1e-5 and 'ffi_call' in jaxpr
   assert dilated_input.shape == (3, 17, 13, 4) and 'ffi_call' not in half   # XLA ran these
@@ -121,13 +115,10 @@ def resnet20_step(impl: str, batch, state=None):
   from vision_jax.tasks.classification import make_train_step
   from vision_jax.train.state import create_train_state
   model = models.build_model(ml_collections.ConfigDict({'name': 'cifar_resnet20', 'conv_impl': impl}), 10)
-  try:
-    if state is None:
-      state = create_train_state(jax.random.PRNGKey(0), model, optax.sgd(0.1, momentum=0.9), (32, 32, 3))
-    step = make_train_step(model, lambda step: 0.1)
-    return jax.jit(step)(state, batch, jax.random.PRNGKey(1))
-  finally:
-    onednn.use('auto')
+  if state is None:
+    state = create_train_state(jax.random.PRNGKey(0), model, optax.sgd(0.1, momentum=0.9), (32, 32, 3))
+  step = make_train_step(model, lambda step: 0.1)
+  return jax.jit(step)(state, batch, jax.random.PRNGKey(1))
 
 
 def test_a_resnet20_train_step_matches_xla_and_checkpoints_interchange():
@@ -148,6 +139,7 @@ def test_a_resnet20_train_step_matches_xla_and_checkpoints_interchange():
 
 
 MESH_CHECK = '''
+import functools
 import jax, jax.numpy as jnp, numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
 from vision_jax.ops import onednn
@@ -159,8 +151,7 @@ w = jax.device_put(jnp.asarray(rng.standard_normal((3, 3, 4, 6)), jnp.float32), 
 def loss(conv):
   return lambda x, w: jnp.sum(jnp.tanh(conv(x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))))
 want = jax.jit(jax.value_and_grad(loss(jax.lax.conv_general_dilated), argnums=(0, 1)))(x, w)
-onednn.use('onednn')
-step = jax.jit(jax.value_and_grad(loss(onednn.conv_general_dilated), argnums=(0, 1)))
+step = jax.jit(jax.value_and_grad(loss(functools.partial(onednn.conv_general_dilated, impl='onednn')), argnums=(0, 1)))
 hlo = step.lower(x, w).compile().as_text()
 have = step(x, w)
 err = max(float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b))) for a, b in zip(jax.tree.leaves(have), jax.tree.leaves(want)))
@@ -180,33 +171,36 @@ def test_each_device_of_the_data_mesh_convolves_its_shard():
   assert line[1] == '4' and float(line[3]) <= 1e-5 and int(line[5]) == 3, line  # fwd, dgrad, wgrad once each
 
 
-def test_auxiliary_networks_leave_the_runs_convolution_choice_alone():
-  # a detector copying a backbone's weights, FID's Inception and perceptual losses build models
-  # without conv_impl; they used to reset the run's choice to 'auto'
+def onednn_calls(model, *inputs) -> int:
+  """How many oneDNN convolutions the model's initialisation traces."""
+  return str(jax.make_jaxpr(lambda *x: model.init(jax.random.PRNGKey(0), *x))(*inputs)).count('onednn_conv')
+
+
+@pytest.mark.skipif(not onednn.available(), reason='the oneDNN library is not built')
+def test_conv_impl_is_each_networks_attribute_and_reaches_every_conv_layer():
+  """config.model.conv_impl reaches the conv layers of nested blocks (a detector's backbone and
+  neck), and two networks built in one process keep their own choices (no process state)."""
   import ml_collections
   from vision_jax import models
-  try:
-    models.select_conv(ml_collections.ConfigDict({'conv_impl': 'xla'}))
-    models.build_model(ml_collections.ConfigDict({'name': 'lenet5'}), 10)
-    assert onednn.selected() == 'xla'
-  finally:
-    onednn.use('auto')
+  from vision_jax.detection import faster_rcnn
+  from vision_jax.models.dcgan import Generator
 
-
-def test_each_run_selects_its_configs_convolution(monkeypatch, tmp_path):
-  from configs import digits_cnn
-  from vision_jax import tasks
-  seen = []
-  monkeypatch.setattr(tasks.TASKS, 'get', lambda name: lambda config, workdir: seen.append(onednn.selected()))
-  try:
-    config = digits_cnn.get_config('smoke')
-    onednn.use('onednn')
-    tasks.run(config, str(tmp_path))
-    config.model.conv_impl = 'xla'
-    tasks.run(config, str(tmp_path))
-  finally:
-    onednn.use('auto')
-  assert seen == ['auto', 'xla']
+  def detector(impl):
+    config = ml_collections.ConfigDict({'name': 'faster_rcnn', 'backbone': 'tiny', 'neck': 'fpn', 'conv_impl': impl,
+                                        'anchor_sizes': ((16,), (32,), (64,)), 'fpn_features': 8, 'representation': 8,
+                                        'backbone_args': {'widths': (8, 8, 8)}, 'rpn_pre_nms_top_n_test': 8,
+                                        'rpn_post_nms_top_n_test': 8})
+    return models.instantiate(faster_rcnn.FasterRCNN, config, 2)
+  image = jnp.zeros((1, 32, 32, 1))
+  xla, dnnl, default = detector('xla'), detector('onednn'), detector(None)
+  assert onednn_calls(xla, image) == 0
+  assert onednn_calls(dnnl, image) == onednn_calls(default, image) > 10   # trunk, FPN and RPN convolutions
+  lenet = lambda impl: models.build_model(ml_collections.ConfigDict({'name': 'lenet5', 'conv_impl': impl}), 10)
+  assert onednn_calls(lenet('xla'), jnp.zeros((1, 32, 32, 1))) == 0 < onednn_calls(lenet('auto'), jnp.zeros((1, 32, 32, 1)))
+  z = jnp.zeros((2, 100))   # transposed convolutions run as phase convolutions with the same choice
+  assert onednn_calls(Generator(widths=(8, 8, 8), conv_impl='xla'), z) == 0 < onednn_calls(Generator(widths=(8, 8, 8)), z)
+  with pytest.raises(Exception, match="unknown model.conv_impl 'fast'"):
+    models.build_model(ml_collections.ConfigDict({'name': 'lenet5', 'conv_impl': 'fast'}), 10)
 
 
 def test_a_library_built_from_older_source_falls_back_to_xla_with_one_line(monkeypatch, caplog):

@@ -44,7 +44,7 @@ from vision_jax.detection.matching import IGNORED, NEGATIVE, POSITIVE, label_anc
 from vision_jax.detection.nms import greedy_nms, per_class_nms
 from vision_jax.detection.roi_align import multilevel_roi_align
 from vision_jax.models.backbones import BACKBONES, select
-from vision_jax.models.layers import Conv
+from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
 from vision_jax.weights.torchvision import chw_to_hwc_rows, resnet_key
@@ -193,7 +193,7 @@ def detect(class_logits: jnp.ndarray, box_deltas: jnp.ndarray, proposals: jnp.nd
   return {'boxes': out_boxes, 'scores': out_scores, 'labels': labels, 'valid': valid}
 
 
-class FasterRCNN(nn.Module):
+class FasterRCNN(ConvChoice, nn.Module):
   """See the module docstring. In training, pass the ground truth (gt_boxes (B, G, 4) in input
   pixels, 0-based gt_labels, gt_valid); RoI sampling draws from the 'sample' RNG stream.
   backbone: a models/backbones.py name; neck 'fpn' adds a level (max-pooled) for each anchor size
@@ -224,6 +224,7 @@ class FasterRCNN(nn.Module):
   roi_canonical_level: int = 4
   roi_align_impl: str = 'gather'  # or 'matmul': faster on CPU for small feature maps (roi_align.py)
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   def sizes(self) -> Sequence[Sequence[float]]:
     return self.anchor_sizes or (FPN_SIZES if self.neck == 'fpn' else C4_SIZES)

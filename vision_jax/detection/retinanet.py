@@ -36,7 +36,7 @@ from vision_jax.detection.losses import sigmoid_focal_loss
 from vision_jax.detection.matching import IGNORED, POSITIVE, label_anchors
 from vision_jax.detection.nms import batched_nms
 from vision_jax.models.backbones import BACKBONES, select
-from vision_jax.models.layers import Conv
+from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
 from vision_jax.weights.torchvision import resnet_key
@@ -80,7 +80,7 @@ class Subnet(nn.Module):
     return flat
 
 
-class RetinaNet(nn.Module):
+class RetinaNet(ConvChoice, nn.Module):
   """See the module docstring. num_classes counts object classes (sigmoid outputs, no background).
   The FPN adds stride-2 convolution levels until there is one per anchor size group."""
   num_classes: int = 91
@@ -94,6 +94,7 @@ class RetinaNet(nn.Module):
   head_norm: str = 'none'
   prior_probability: float = 0.01
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, images, train: bool = False) -> dict:

@@ -11,7 +11,7 @@ The network returns ((loc (B, P, 4), logits (B, P, C+1)), features) with the pyr
 """
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
@@ -29,7 +29,7 @@ from vision_jax.detection.nms import batched_per_class_nms
 from vision_jax.detection.losses import smooth_l1
 from vision_jax.errors import UserError
 from vision_jax.models.backbones import BACKBONES, select, xavier_conv
-from vision_jax.models.layers import Conv, DepthwiseConv, batch_norm
+from vision_jax.models.layers import Conv, ConvChoice, DepthwiseConv, batch_norm
 from vision_jax.registry import Registry
 
 # Extra layers: (1x1 channels, 3x3 channels, kernel, stride, padding) per added feature map.
@@ -53,7 +53,7 @@ class SeparableConv(nn.Module):
     return Conv(self.features, (1, 1), dtype=self.dtype, name='pointwise')(x)
 
 
-class SSD(nn.Module):
+class SSD(ConvChoice, nn.Module):
   """See the module docstring. num_classes counts object classes, background excluded; levels names
   the backbone levels used as sources (empty: all of them)."""
   num_classes: int = 20
@@ -64,6 +64,7 @@ class SSD(nn.Module):
   boxes_per_location: Sequence[int] = (4, 6, 6, 6, 4, 4)
   head: str = 'conv'
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

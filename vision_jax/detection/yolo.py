@@ -36,7 +36,7 @@ from vision_jax.detection.losses import complete_iou
 from vision_jax.detection.nms import batched_per_class_nms
 from vision_jax.errors import UserError
 from vision_jax.models.csp import ConvBN, CSPDarknet
-from vision_jax.models.layers import Conv
+from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import PAN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
 
@@ -87,7 +87,7 @@ class DetectHead(nn.Module):
     return {'boxes': jnp.concatenate(boxes, 1), 'scores': jnp.concatenate(scores, 1)}
 
 
-class YOLOv8(nn.Module):
+class YOLOv8(ConvChoice, nn.Module):
   """See the module docstring. num_classes counts object classes (no background). The trunk and neck
   share this module's scope, so their modules keep Ultralytics' flat model_{i} names."""
   num_classes: int = 80
@@ -97,6 +97,7 @@ class YOLOv8(nn.Module):
   reg_max: int = 16
   p2: bool = False                # Ultralytics' yolov8-p2.yaml: a fourth, stride-4 level for small objects
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False) -> dict:

@@ -19,7 +19,7 @@ Inference: class-specific confidences (confidence x class probability per predic
 NMS (config.nms). Boxes are [ymin, xmin, ymax, xmax] normalised to the image.
 """
 
-from typing import Any
+from typing import Any, Optional
 
 import flax.linen as nn
 import jax
@@ -29,7 +29,7 @@ from vision_jax import models
 from vision_jax.detection.boxes import pairwise_iou
 from vision_jax.detection.detector import DETECTORS, Detector
 from vision_jax.detection.nms import batched_per_class_nms
-from vision_jax.models.layers import Conv
+from vision_jax.models.layers import Conv, ConvChoice
 
 YOLO24 = ('7x64/2 M 3x192 M 1x128 3x256 1x256 3x512 M ' + '1x256 3x512 ' * 4 + '1x512 3x1024 M '
           + '1x512 3x1024 ' * 2 + '3x1024 3x1024/2 3x1024 3x1024')
@@ -44,7 +44,7 @@ def parse_layer(token: str) -> tuple[int, int, int]:
   return int(kernel), int(channels), int(stride or 1)
 
 
-class YOLOv1(nn.Module):
+class YOLOv1(ConvChoice, nn.Module):
   """See the module docstring. `layers` is one of ARCHITECTURES or a layer string; `width` scales
   every convolution's channels; batch_norm (not in the paper; YOLOv2 added it) trains faster."""
   num_classes: int = 20
@@ -56,6 +56,7 @@ class YOLOv1(nn.Module):
   dropout: float = 0.5
   batch_norm: bool = False
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False) -> dict:

@@ -55,7 +55,7 @@ def build(config, source) -> GenerativeMethod:
   conditional = source.num_classes if gan.conditional else 0
   d = build_discriminator(config, image_shape, conditional)
   g = Generator(image_size=image_shape[0], channels=image_shape[-1], widths=tuple(gan.g_widths),
-                num_classes=conditional)
+                num_classes=conditional, conv_impl=gan.get('conv_impl'))  # optional: the benchmark sets it
   g_lr_fn, g_tx, d_tx = build_optimizers(config)
   labels2 = jnp.zeros((2,), jnp.int32)
   networks = {'g': Network(g, g_tx, (jnp.zeros((2, gan.latent_dim)), labels2), ema=True),

@@ -47,7 +47,7 @@ def build_discriminator(config, image_shape, num_classes: int = 0) -> Discrimina
   """config.gan's DCGAN discriminator for images of image_shape (an unsupported size is one UserError)."""
   check_image_size(image_shape[0])
   return Discriminator(image_size=image_shape[0], widths=tuple(config.gan.d_widths), num_classes=num_classes,
-                       spectral_norm=config.gan.spectral_norm)
+                       spectral_norm=config.gan.spectral_norm, conv_impl=config.gan.get('conv_impl'))
 
 
 def build_optimizers(config) -> tuple[Any, Any, Any]:

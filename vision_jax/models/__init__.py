@@ -44,24 +44,15 @@ def compute_dtype(name: str) -> Any:
   return DTYPES[name]
 
 
-def select_conv(model_config) -> None:
-  """Selects model_config.conv_impl ('auto' when absent; 'xla', 'onednn') for our conv layers
-  (models/layers.Conv) in this process: tasks.run does it from the run's config first."""
-  impl = model_config.get('conv_impl', 'auto')
-  if impl not in onednn.IMPLS:
-    raise UserError(f'unknown model.conv_impl {impl!r}; choose one of: {", ".join(onednn.IMPLS)}')
-  onednn.use(impl)
-
-
 def instantiate(model_cls: Callable[..., nn.Module], model_config, num_classes: int) -> nn.Module:
   """model_cls(num_classes=, dtype=, **the other keys of model_config) (lists become tuples, dicts
-  (key, value) pairs); conv_impl ('auto' | 'xla' | 'onednn': the convolution our conv layers run on
-  the CPU, vision_jax/ops) is selected only where given: the auxiliary networks a run builds (a
-  backbone to copy weights from, FID's Inception, perceptual features) leave the run's choice alone.
+  (key, value) pairs). conv_impl ('auto' | 'xla' | 'onednn': the convolution its conv layers run on
+  the CPU, vision_jax/ops) becomes the network's attribute; without it the network runs 'auto'.
   A key the model does not take is a UserError naming it."""
-  if 'conv_impl' in model_config:
-    select_conv(model_config)
-  kwargs = {k: constructor_value(v) for k, v in model_config.items() if k not in ('name', 'dtype', 'conv_impl')}
+  impl = model_config.get('conv_impl')
+  if impl is not None and impl not in onednn.IMPLS:
+    raise UserError(f'unknown model.conv_impl {impl!r}; choose one of: {", ".join(onednn.IMPLS)}')
+  kwargs = {k: constructor_value(v) for k, v in model_config.items() if k not in ('name', 'dtype')}
   try:
     return model_cls(num_classes=num_classes, dtype=compute_dtype(model_config.get('dtype', 'float32')),
                      **kwargs)

@@ -31,13 +31,14 @@ def _widths(base: Sequence[int], image_size: int) -> tuple[int, ...]:
   return tuple(base[-stages:]) if len(base) >= stages else tuple(base) + (base[-1] // 2,) * (stages - len(base))
 
 
-class Generator(nn.Module):
+class Generator(layers.ConvChoice, nn.Module):
   """z (B, latent) [+ labels (B,)] -> images (B, S, S, channels) in [-1, 1]."""
   image_size: int = 32
   channels: int = 1
   widths: Sequence[int] = (512, 256, 128, 64)  # from 4x4 upwards; 32x32 uses the last three
   num_classes: int = 0                         # > 0: class-conditional
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, z, labels: Optional[jnp.ndarray] = None, train: bool = True):
@@ -57,13 +58,14 @@ class Generator(nn.Module):
     return jnp.tanh(x.astype(jnp.float32))
 
 
-class Discriminator(nn.Module):
+class Discriminator(layers.ConvChoice, nn.Module):
   """images (B, S, S, channels) [+ labels] -> logits (B,)."""
   image_size: int = 32
   widths: Sequence[int] = (64, 128, 256, 512)  # from the input downwards; 32x32 uses the first three
   num_classes: int = 0
   spectral_norm: bool = False
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   def _layer(self, module: nn.Module, train: bool):
     if self.spectral_norm:

@@ -7,13 +7,13 @@ BatchNorm: epsilon 1e-3, momentum 0.99, as in the reference.
 """
 
 import functools
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from vision_jax.models.layers import Conv, DepthwiseConv, batch_norm, global_avg_pool
+from vision_jax.models.layers import Conv, ConvChoice, DepthwiseConv, batch_norm, global_avg_pool
 
 # (expand_ratio, kernel, stride, out_channels, repeats) per stage.
 LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
@@ -65,7 +65,7 @@ class MBConv(nn.Module):
     return x
 
 
-class EfficientNetLite(nn.Module):
+class EfficientNetLite(ConvChoice, nn.Module):
   stages: Sequence[tuple[int, int, int, int, int]] = LITE0_STAGES
   num_classes: int = 1000
   dropout_rate: float = 0.2
@@ -74,6 +74,7 @@ class EfficientNetLite(nn.Module):
   bn_momentum: float = 0.99  # running-average momentum; short runs from scratch need less (0.9)
   include_top: bool = True  # False: no head conv, pooling or classifier, logits None (a detection backbone)
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

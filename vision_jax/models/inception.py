@@ -9,12 +9,12 @@ pool_include_pad=False is pytorch-fid's FID network (its weights use torchvision
 (logits, features) with each block's output and 'pool' (the 2,048-d pool3 features of FID).
 """
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vision_jax.models.layers import Conv, batch_norm, global_avg_pool
+from vision_jax.models.layers import Conv, ConvChoice, batch_norm, global_avg_pool
 
 
 class BasicConv(nn.Module):
@@ -146,7 +146,7 @@ def basic_conv_paths() -> list[str]:
   return list(STEM) + [f'{name}/{branch}' for name, block, _ in BLOCKS for branch in BRANCH_ORDER[block]]
 
 
-class InceptionV3(nn.Module):
+class InceptionV3(ConvChoice, nn.Module):
   """Inception-v3 without the auxiliary head; see the module docstring."""
   num_classes: int = 1000
   dropout_rate: float = 0.5
@@ -154,6 +154,7 @@ class InceptionV3(nn.Module):
   pool_include_pad: bool = True
   fid: bool = False  # pytorch-fid's network: Mixed_7c max-pools its pool branch
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

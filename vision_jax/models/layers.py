@@ -11,10 +11,34 @@ import numpy as np
 from vision_jax.ops import onednn
 
 
+def inherited_conv_impl(module: nn.Module) -> str:
+  """The conv_impl of the nearest enclosing network that sets one (its field, from
+  config.model.conv_impl: 'auto', 'onednn' or 'xla'), 'auto' when none does: a network passes its
+  choice down to every conv layer inside it as an attribute, without each block repeating it."""
+  node = module.parent
+  while isinstance(node, nn.Module):
+    impl = node.conv_impl if isinstance(node, ConvChoice) else None
+    if impl is not None:
+      return impl
+    node = node.parent
+  return 'auto'
+
+
+class ConvChoice:
+  """Mixed into a network whose dataclass fields include `conv_impl: Optional[str]` (None: inherit
+  from an enclosing network, else 'auto'); see inherited_conv_impl."""
+
+
 class Conv(nn.Conv):
-  """flax.linen.Conv (same parameters and names) running vision_jax.ops' convolution: oneDNN's on
-  the CPU where it is built (config.model.conv_impl 'auto', the default), XLA's otherwise."""
-  conv_general_dilated: Any = onednn.conv_general_dilated
+  """flax.linen.Conv (same parameters and names) running vision_jax.ops' convolution with the
+  enclosing network's conv_impl: oneDNN's on the CPU where it is built ('auto', the default),
+  XLA's otherwise."""
+
+  def __post_init__(self):
+    super().__post_init__()
+    if self.conv_general_dilated is None:
+      object.__setattr__(self, 'conv_general_dilated',
+                         functools.partial(onednn.conv_general_dilated, impl=inherited_conv_impl(self)))
 
 
 def symmetric_padding(kernel_size: int, dilation: int = 1) -> list[tuple[int, int]]:
@@ -145,7 +169,7 @@ def _phases(kernel: int, stride: int, low: int, size: int, out_size: int):
   return phases, rows
 
 
-def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding):
+def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding, conv_impl: str = 'auto'):
   """lax.conv_transpose (NHWC, kernel (kh, kw, in, out), not transposed) as stride*stride
   stride-1 convolutions, one per output phase with the kernel taps that reach it, interleaved.
 
@@ -171,7 +195,7 @@ def conv_transpose_by_phases(x, kernel, strides: tuple[int, int], padding):
       (taps_y, pad_y), (taps_x, pad_x) = phase_y, phase_x
       sub_kernel = kernel[np.array(taps_y)][:, np.array(taps_x)]
       row.append(onednn.conv_general_dilated(x, sub_kernel, (1, 1), (pad_y, pad_x),
-                                             dimension_numbers=('NHWC', 'HWIO', 'NHWC')))
+                                             dimension_numbers=('NHWC', 'HWIO', 'NHWC'), impl=conv_impl))
     grid.append(jnp.stack(row, 3))  # (B, rows_y, rows_x, sx, C)
   y = jnp.stack(grid, 2)  # (B, rows_y, sy, rows_x, sx, C)
   sy, sx = strides
@@ -200,7 +224,7 @@ class ConvTranspose(nn.Module):
     if impl == 'auto':
       impl = 'phases' if jax.default_backend() == 'cpu' else 'lax'
     if impl == 'phases':
-      y = conv_transpose_by_phases(x, kernel, tuple(self.strides), self.padding)
+      y = conv_transpose_by_phases(x, kernel, tuple(self.strides), self.padding, inherited_conv_impl(self))
     else:
       y = jax.lax.conv_transpose(x, kernel, tuple(self.strides), self.padding,
                                  dimension_numbers=('NHWC', 'HWIO', 'NHWC'))

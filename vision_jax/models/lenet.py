@@ -1,13 +1,13 @@
 """LeNet-5-style CNN (LeCun et al. 1998) with ReLU and max pooling, for 28x28-ish grey images."""
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
-from vision_jax.models.layers import Conv
+from vision_jax.models.layers import Conv, ConvChoice
 
 
-class LeNet5(nn.Module):
+class LeNet5(ConvChoice, nn.Module):
   """conv(5x5, SAME) -> pool -> conv(5x5, VALID) -> pool -> dense x2 -> logits.
 
   The first convolution is SAME-padded, which equals the paper's zero-padding of
@@ -19,6 +19,7 @@ class LeNet5(nn.Module):
   hidden: Sequence[int] = (120, 84)
   dropout_rate: float = 0.0
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

@@ -7,12 +7,12 @@ zero-padded channels) or 'B' (1x1 projection + BN when the shape changes).
 Each model returns (logits, features) with named stage outputs for detection and probes.
 """
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vision_jax.models.layers import batch_norm, conv, global_avg_pool, max_pool_same_as_torch
+from vision_jax.models.layers import ConvChoice, batch_norm, conv, global_avg_pool, max_pool_same_as_torch
 
 
 KERAS_BN_EPSILON = 1.001e-5
@@ -90,7 +90,7 @@ def _shortcut(x, features: int, strides: int, option: str, train: bool, dtype):
   return ProjectionShortcut(features, strides, dtype, name='downsample')(x, train)
 
 
-class ResNet(nn.Module):
+class ResNet(ConvChoice, nn.Module):
   """ImageNet ResNet: 7x7/2 stem + 3x3/2 max-pool, four stages of blocks, global pool, dense."""
   stage_sizes: Sequence[int]
   block: str = 'bottleneck'
@@ -100,6 +100,7 @@ class ResNet(nn.Module):
   keras: bool = False  # Keras applications' ResNet50 (see Bottleneck)
   include_top: bool = True  # False: no pooling and classifier, logits None (a detection backbone)
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -126,12 +127,13 @@ class ResNet(nn.Module):
     return nn.Dense(self.num_classes, dtype=self.dtype, name='fc')(x), out
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(ConvChoice, nn.Module):
   """He et al. 2016 section 4.2: 3x3 conv(16), three stages of n basic blocks (16/32/64), depth 6n+2."""
   depth: int = 20
   num_classes: int = 10
   shortcut: str = 'A'
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

@@ -5,12 +5,12 @@ head is torchvision's: adaptive 7x7 average pool, fc 4096-4096 with dropout, fc 
 The 'cifar' head is a single dense layer on the 1x1x512 features of a 32x32 input.
 """
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
 
-from vision_jax.models.layers import Conv, adaptive_avg_pool, batch_norm
+from vision_jax.models.layers import Conv, ConvChoice, adaptive_avg_pool, batch_norm
 
 # Channels per block; each block ends in a 2x2 max-pool.
 VGG_BLOCKS = {
@@ -22,13 +22,14 @@ VGG_BLOCKS = {
 HEADS = ('imagenet', 'cifar')
 
 
-class VGG(nn.Module):
+class VGG(ConvChoice, nn.Module):
   blocks: Sequence[Sequence[int]]
   num_classes: int = 1000
   batch_norm: bool = False
   head: str = 'imagenet'
   dropout_rate: float = 0.5
   dtype: Any = jnp.float32
+  conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
   @nn.compact
   def __call__(self, x, train: bool = False):

@@ -2,11 +2,12 @@
 gradient with respect to the input and to the weights, joined by a custom VJP, NHWC/HWIO, float32
 (bfloat16 too where the CPU has native bfloat16 instructions: AVX512_BF16 or AMX).
 
-conv_general_dilated() has lax.conv_general_dilated's signature and is what our conv layer
-(models/layers.Conv) calls: on the CPU it runs oneDNN (the default 'auto', when the library is
-built, or 'onednn') wherever the call is one it supports (2-D, NHWC/HWIO, float32 or native
-bfloat16, no input dilation), and XLA's convolution otherwise ('xla' always). Under a data mesh of
-several devices each device convolves its own shard of the batch (shard_map).
+conv_general_dilated() has lax.conv_general_dilated's signature plus `impl`, and is what our conv
+layer (models/layers.Conv) calls with its network's config.model.conv_impl: on the CPU it runs
+oneDNN ('auto', the default, when the library is built, or 'onednn') wherever the call is one it
+supports (2-D, NHWC/HWIO, float32 or native bfloat16, no input dilation), and XLA's convolution
+otherwise ('xla' always). Under a data mesh of several devices each device convolves its own shard
+of the batch (shard_map). The choice is an argument, never process state, so jit sees it.
 """
 
 import ctypes
@@ -28,24 +29,6 @@ TARGETS = {'forward': 'OnednnConvForward', 'backward_data': 'OnednnConvBackwardD
 TYPES = {jnp.dtype(jnp.float32): '', jnp.dtype(jnp.bfloat16): 'Bf16'}
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
 NHWC_HWIO = lax.ConvDimensionNumbers(lhs_spec=(0, 3, 1, 2), rhs_spec=(3, 2, 0, 1), out_spec=(0, 3, 1, 2))
-
-_impl = 'auto'
-
-
-def use(impl: str) -> None:
-  """Selects the convolution our layers run on the CPU: 'auto' (oneDNN where the library is built),
-  'onednn' or 'xla'; accelerators always run XLA's. Without the built library oneDNN logs one line
-  and XLA's convolution runs."""
-  global _impl
-  if impl not in IMPLS:
-    raise ValueError(f'unknown conv_impl {impl!r}; choose one of: {", ".join(IMPLS)}')
-  _impl = impl
-
-
-def selected() -> str:
-  """The implementation use() selected last ('auto' until then)."""
-  return _impl
-
 
 @functools.cache
 def available() -> bool:
@@ -138,11 +121,15 @@ def sharded_conv(x, w, geometry: Geometry):
                        out_specs=P('data'), check_vma=False)(x, w)
 
 
-def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type) -> bool:
-  """Whether oneDNN runs this call: CPU, 2-D NHWC/HWIO, float32 (or bfloat16 on a CPU with native
-  bfloat16) in and out, no input dilation."""
+def supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type,
+              impl: str = 'auto') -> bool:
+  """Whether oneDNN runs this call: impl not 'xla', CPU, 2-D NHWC/HWIO, float32 (or bfloat16 on a CPU
+  with native bfloat16) in and out, no input dilation. Without the built library oneDNN logs one
+  line and XLA's convolution runs; accelerators always run XLA's."""
+  if impl not in IMPLS:
+    raise ValueError(f'unknown conv_impl {impl!r}; choose one of: {", ".join(IMPLS)}')
   dtype = lhs.dtype
-  return (_impl != 'xla' and jax.default_backend() == 'cpu' and available() and lhs.ndim == 4
+  return (impl != 'xla' and jax.default_backend() == 'cpu' and available() and lhs.ndim == 4
           and dtype in TYPES and rhs.dtype == dtype and (dtype == jnp.float32 or native_bfloat16())
           and batch_group_count == 1 and (lhs_dilation is None or all(d == 1 for d in lhs_dilation))
           and (preferred_element_type is None or jnp.dtype(preferred_element_type) == dtype)
@@ -159,9 +146,10 @@ def explicit_padding(lhs, rhs, window_strides, padding, dilation) -> tuple:
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1, precision=None,
-                         preferred_element_type=None):
-  """lax.conv_general_dilated, through oneDNN where supported() says so (and no padding is negative)."""
-  if supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type):
+                         preferred_element_type=None, impl: str = 'auto'):
+  """lax.conv_general_dilated, through oneDNN where supported() says so for impl (and no padding is
+  negative)."""
+  if supported(lhs, rhs, lhs_dilation, dimension_numbers, batch_group_count, preferred_element_type, impl):
     dilation = tuple(rhs_dilation or (1, 1))
     pads = explicit_padding(lhs, rhs, window_strides, padding, dilation)
     if all(v >= 0 for pair in pads for v in pair):

@@ -3,7 +3,6 @@
 Each module registers its run(config, workdir) under a config.task name; `run` dispatches.
 """
 
-from vision_jax import models
 from vision_jax.config_rules import validate
 from vision_jax.tasks import classification, detection, generative, predict  # noqa: F401  (registers)
 from vision_jax.tasks.registry import TASKS
@@ -14,5 +13,4 @@ def run(config, workdir: str):
   """Trains and evaluates (or predicts with) the experiment `config` describes, in `workdir`;
   returns the final eval record."""
   validate(config)
-  models.select_conv(config.get('model') or {})  # this run's CPU convolution, whatever ran before it
   return TASKS.get(config.task)(config, prepare_workdir(workdir))
