@@ -14,11 +14,13 @@ from configs import common
 
 def get_config(arg=None):
   c = common.retinanet_config('tiny')
-  # The tiny trunk's C2-C4 (32, 16 and 8 cells at 128 px) with RetinaNet's 3 scales x 3 ratios per
-  # location, sized for 12-48 px glyphs; two conv layers per head (the paper's four cost twice the
-  # head's compute at the stride-4 level).
+  # The tiny trunk's C2-C4 (32, 16 and 8 cells at 128 px), RetinaNet's 3 scales per location sized
+  # for 12-48 px glyphs, and the ratios of upright glyphs (height / width 1 and 2: no digit is wide),
+  # so 6 anchors per location; two conv layers per head (the paper's four cost twice the head's
+  # compute at the stride-4 level).
   c.model.levels = ['C2', 'C3', 'C4']
   c.model.anchor_sizes = [[12, 15, 19], [24, 30, 38], [48, 60, 76]]
+  c.model.aspect_ratios = [1.0, 2.0]
   c.model.fpn_features = 64
   c.model.head_convs = 2
   c.model.head_norm = 'group'  # GroupNorm in the heads (torchvision's v2): the plain head learned the
@@ -26,4 +28,7 @@ def get_config(arg=None):
   c.nms.pre_nms_top_k = 200
   c.nms.max_detections = 100
   c.evals.bright = common.evaluator('detection_ap', dataset={'background_level': 0.5})
-  return common.digit_scenes_detection(c, arg, batch_size=16)
+  common.digit_scenes_detection(c, arg, batch_size=16)
+  if 'smoke' not in common.options(arg):
+    c.eval_every_steps = c.checkpoint_every_steps = 1000
+  return c
