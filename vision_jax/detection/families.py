@@ -1,9 +1,7 @@
 """Every detector family, registered by importing its module; build_detector picks config.detector's."""
 
-from vision_jax.detection import faster_rcnn, retinanet, ssd, yolo, yolov1
+from vision_jax.detection import faster_rcnn, retinanet, ssd, yolo, yolov1  # noqa: F401  (they register)
 from vision_jax.detection.detector import DETECTORS, Detector
-
-FAMILIES = (faster_rcnn, retinanet, ssd, yolo, yolov1)
 
 
 def build_detector(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
