@@ -43,7 +43,7 @@ from vision_jax.detection.losses import smooth_l1
 from vision_jax.detection.matching import IGNORED, NEGATIVE, POSITIVE, label_anchors, sample_balanced
 from vision_jax.detection.nms import greedy_nms, per_class_nms
 from vision_jax.detection.roi_align import multilevel_roi_align
-from vision_jax.models.backbones import BACKBONES, select
+from vision_jax.models.backbones import BACKBONES, trunk_levels
 from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
@@ -113,9 +113,9 @@ def propose(objectness: Sequence[jnp.ndarray], deltas: Sequence[jnp.ndarray], an
   """One image: per level objectness logits (A_l,), deltas (A_l, 4), anchors (A_l, 4); image_hw (2,)
   -> (proposals (post_nms_top_n, 4), their objectness probabilities; 0 marks padding)."""
   boxes, scores = [], []
-  for logits, level_deltas, level_anchors in zip(objectness, deltas, anchors):
+  for logits, level_deltas, anchor_boxes in zip(objectness, deltas, anchors):
     top_logits, index = jax.lax.top_k(logits.astype(jnp.float32), min(pre_nms_top_n, logits.shape[0]))
-    level_boxes = clip_to_image(decode_rcnn(level_deltas[index].astype(jnp.float32), level_anchors[index],
+    level_boxes = clip_to_image(decode_rcnn(level_deltas[index].astype(jnp.float32), anchor_boxes[index],
                                             RPN_WEIGHTS), image_hw)
     big_enough = ((level_boxes[:, 2] - level_boxes[:, 0]) >= min_size) & ((level_boxes[:, 3] - level_boxes[:, 1]) >= min_size)
     probs = jnp.where(big_enough, jax.nn.sigmoid(top_logits), 0.0)
@@ -233,13 +233,11 @@ class FasterRCNN(ConvChoice, nn.Module):
     """(feature levels, how many of them RoIs pool from, box head) for the configured backbone and neck."""
     if self.neck not in NECKS:
       raise ValueError(f'Faster R-CNN neck must be one of {NECKS}, got {self.neck!r}')
-    backbone = BACKBONES.get(self.backbone)
-    trunk = backbone.module(dtype=self.dtype, name='backbone', **dict(self.backbone_args))
-    levels = select(backbone.levels(trunk(images, train)), self.levels, self.backbone)
+    trunk, levels = trunk_levels(self.backbone, self.levels, self.backbone_args, self.dtype, images, train)
     pooled = len(levels)
     if self.neck == 'fpn':
       levels = FPN(self.fpn_features, len(self.sizes()) - len(levels), dtype=self.dtype, name='fpn')(levels)
-    box_head = trunk.head if backbone.rcnn_box_head else TwoMLPHead(self.representation, self.dtype, name='box_head')
+    box_head = trunk.head if BACKBONES.get(self.backbone).rcnn_box_head else TwoMLPHead(self.representation, self.dtype, name='box_head')
     return levels, pooled, box_head
 
   @nn.compact

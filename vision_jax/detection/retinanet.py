@@ -35,7 +35,7 @@ from vision_jax.detection.detector import DETECTORS, Detector
 from vision_jax.detection.losses import sigmoid_focal_loss
 from vision_jax.detection.matching import IGNORED, POSITIVE, label_anchors
 from vision_jax.detection.nms import batched_nms
-from vision_jax.models.backbones import BACKBONES, select
+from vision_jax.models.backbones import BACKBONES, trunk_levels
 from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
 from vision_jax.weights.convert import convert_state, whole_detector_from_file
@@ -99,9 +99,8 @@ class RetinaNet(ConvChoice, nn.Module):
   @nn.compact
   def __call__(self, images, train: bool = False) -> dict:
     height, width = images.shape[1:3]
-    backbone = BACKBONES.get(self.backbone)
-    trunk = backbone.module(dtype=self.dtype, name='backbone', **dict(self.backbone_args))
-    levels = select(backbone.levels(trunk(images.astype(self.dtype), train)), self.levels, self.backbone)
+    _, levels = trunk_levels(self.backbone, self.levels, self.backbone_args, self.dtype, images.astype(self.dtype),
+                             train)
     extra = len(self.anchor_sizes) - len(levels)
     if extra < 0:
       raise ValueError(f'{len(levels)} backbone levels but {len(self.anchor_sizes)} anchor size groups')
@@ -146,13 +145,13 @@ def detect(cls_logits: Sequence[jnp.ndarray], deltas: Sequence[jnp.ndarray], anc
   """One image, per level cls_logits (A_l, K), deltas (A_l, 4), anchors (A_l, 4) -> padded
   {'boxes' (D, 4), 'scores', 'labels' 0-based, 'valid'} (torchvision's postprocess_detections)."""
   boxes, scores, labels = [], [], []
-  for level_logits, level_deltas, level_anchors in zip(cls_logits, deltas, anchors):
+  for level_logits, level_deltas, anchor_boxes in zip(cls_logits, deltas, anchors):
     num_classes = level_logits.shape[-1]
     level_scores = jax.nn.sigmoid(level_logits.astype(jnp.float32)).reshape(-1)
     level_scores = jnp.where(level_scores > score_threshold, level_scores, 0.0)
     top, index = jax.lax.top_k(level_scores, min(pre_nms_top_k, level_scores.shape[0]))
     anchor = index // num_classes
-    boxes.append(clip_to_image(decode_rcnn(level_deltas[anchor].astype(jnp.float32), jnp.asarray(level_anchors)[anchor],
+    boxes.append(clip_to_image(decode_rcnn(level_deltas[anchor].astype(jnp.float32), jnp.asarray(anchor_boxes)[anchor],
                                            RPN_WEIGHTS), image_hw))
     scores.append(top)
     labels.append(index % num_classes)

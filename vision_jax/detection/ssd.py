@@ -28,7 +28,7 @@ from vision_jax.detection.matching import batch_match
 from vision_jax.detection.nms import batched_per_class_nms
 from vision_jax.detection.losses import smooth_l1
 from vision_jax.errors import UserError
-from vision_jax.models.backbones import BACKBONES, select, xavier_conv
+from vision_jax.models.backbones import BACKBONES, trunk_levels, xavier_conv
 from vision_jax.models.layers import Conv, ConvChoice, DepthwiseConv, batch_norm
 from vision_jax.registry import Registry
 
@@ -70,10 +70,8 @@ class SSD(ConvChoice, nn.Module):
   def __call__(self, x, train: bool = False):
     if self.head not in HEADS:
       raise ValueError(f'SSD head must be one of {HEADS}, got {self.head!r}')
-    backbone = BACKBONES.get(self.backbone)
     x = x.astype(self.dtype)
-    trunk = backbone.module(dtype=self.dtype, name='backbone', **dict(self.backbone_args))
-    sources = select(backbone.levels(trunk(x, train)), self.levels, self.backbone)
+    _, sources = trunk_levels(self.backbone, self.levels, self.backbone_args, self.dtype, x, train)
     for k, (mid, out, kernel, strides, padding) in enumerate(self.extras):
       x = nn.relu(xavier_conv(mid, 1, dtype=self.dtype, name=f'extra{k}_1')(sources[-1]))
       if self.head == 'ssdlite' and kernel == 3:

@@ -163,11 +163,6 @@ BACKBONES.register('tiny_xavier')(Backbone(functools.partial(Tiny, xavier=True))
 BACKBONES.register('csp_darknet')(Backbone(CSPDarknet))
 
 
-def strides_of(levels: Sequence[str]) -> tuple[int, ...]:
-  """('C3', 'C4') -> (8, 16)."""
-  return tuple(2 ** int(name[1:]) for name in levels)
-
-
 def select(levels: dict, names: Sequence[str], backbone: str) -> list:
   """The levels named (all, in stride order, when names is empty); a ValueError naming the backbone's
   levels when it lacks one."""
@@ -175,3 +170,12 @@ def select(levels: dict, names: Sequence[str], backbone: str) -> list:
   if missing:
     raise ValueError(f'backbone {backbone!r} has levels {", ".join(levels)}, not {", ".join(missing)}')
   return [levels[n] for n in (names or levels)]
+
+
+def trunk_levels(name: str, names: Sequence[str], args: Sequence[tuple[str, Any]], dtype: Any, images,
+                 train: bool) -> tuple[nn.Module, list]:
+  """Inside a detector's compact method: the registered backbone `name` built as its submodule
+  'backbone' (with the trunk's own fields `args`) and the levels `names` of images (select)."""
+  backbone = BACKBONES.get(name)
+  trunk = backbone.module(dtype=dtype, name='backbone', **dict(args))
+  return trunk, select(backbone.levels(trunk(images, train)), names, name)
