@@ -1,26 +1,33 @@
 # `make demo` and `make test` each set up .venv on a fresh machine (Python 3.11), then run.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test install ops clean
 
-$(STAMP): setup.cfg pyproject.toml
+# `make demo` installs the package alone (no PyTorch, torchvision or Ultralytics); `make test` adds
+# the test extra. Each stamp is redone when setup.cfg or pyproject.toml change.
+$(DEMO_STAMP): setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e .
+	touch $(DEMO_STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(DEMO_STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+install: $(DEMO_STAMP)
 
 # The oneDNN convolution (vision_jax/ops); a machine that cannot build it says so and goes on.
-ops: $(STAMP)
+ops: $(DEMO_STAMP)
 	$(VENV)/bin/python -m vision_jax.ops.build
 
 demo: ops
 	$(VENV)/bin/python launch.py --config=configs/digits_cnn.py --workdir=runs/digits_cnn
 
-test: ops
+test: ops $(TEST_STAMP)
 	$(VENV)/bin/python -m pytest -n 2 --dist worksteal --durations=15 --tb=native tests
 
 clean:

@@ -27,8 +27,8 @@ def get_config(arg=None):
   c.model.reg_max = 8
   c.nms.pre_nms_top_k = 100
   c.nms.max_detections = 100
+  c.evals.bright = common.evaluator('detection_ap', dataset={'background_level': 0.5})
   common.digit_scenes_detection(c, arg, batch_size=16)
-  c.dataset.augment = 'none'
   if arg == 'smoke':   # the path, not the size: the first run's narrower P3-P5 model compiles in half the time
     c.model.update(width=0.125, p2=False, reg_max=16)
   c.optimizer.weight_decay = 5e-4

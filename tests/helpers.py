@@ -48,7 +48,7 @@ def metrics(workdir: str, split: str | None = None) -> list[dict]:
 
 def predict_scene_and_check(config, workdir) -> list[dict]:
   """Runs predict_image on a 128 px digit scene saved as PNG (with every detection kept) and checks
-  each record: a digit label and a box inside the image. Returns the records."""
+  each COCO-format result: a digit's category id (1-10) and a box inside the image. Returns them."""
   from PIL import Image
   from vision_jax.data.digit_scenes import make_scene
   from vision_jax.tasks import run
@@ -57,11 +57,12 @@ def predict_scene_and_check(config, workdir) -> list[dict]:
   config.predict_image = path
   config.predict_score_threshold = 0.0
   run(config, str(workdir))
-  with open(os.path.join(str(workdir), 'detections.json')) as f:
+  with open(os.path.join(str(workdir), 'predictions', 'scene', 'detections.json')) as f:
     records = json.load(f)
   for record in records:
-    ymin, xmin, ymax, xmax = record['box']
-    assert 0 <= ymin <= ymax <= 128 and 0 <= xmin <= xmax <= 128 and record['label'] in '0123456789'
+    x, y, w, h = record['bbox']
+    assert 0 <= x <= x + w <= 128 and 0 <= y <= y + h <= 128 and 1 <= record['category_id'] <= 10
+    assert record['image_id'] == 0
   return records
 
 

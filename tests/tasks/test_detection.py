@@ -8,6 +8,9 @@ import numpy as np
 
 from tests.helpers import load_config, metrics
 from vision_jax.data.digit_scenes import make_scene
+from vision_jax import inference
+from vision_jax.data.source import StoredSource, card_of
+from vision_jax.inference.inputs import to_channels
 from configs import common
 from vision_jax.detection import default_boxes as layouts
 from vision_jax.detection.families import build_detector
@@ -34,13 +37,16 @@ def test_digit_scenes_smoke_trains_evaluates_draws_and_predicts(tmp_path):
   Image.fromarray((np.pad(scene, ((0, 0), (0, 64))) * 255).astype(np.uint8)).save(path)  # 128 x 192
   config.predict_image = str(path)
   config.predict_score_threshold = 0.0
+  config.predict_annotate = True
   run(config, str(tmp_path))
-  records = json.load(open(tmp_path / 'detections.json'))
-  assert records and set(records[0]) == {'box', 'label', 'score'}
+  out = tmp_path / 'predictions' / 'scene'
+  records = json.load(open(out / 'detections.json'))   # COCO results: category ids 1-10 for the digits
+  assert records and set(records[0]) == {'image_id', 'category_id', 'bbox', 'score'}
   for record in records:
-    ymin, xmin, ymax, xmax = record['box']
-    assert 0 <= ymin <= ymax <= 128 and 0 <= xmin <= xmax <= 192 and record['label'] in '0123456789'
-  assert (tmp_path / 'detections.png').stat().st_size > 1000
+    x, y, w, h = record['bbox']
+    assert 0 <= x <= x + w <= 192 and 0 <= y <= y + h <= 128 and 1 <= record['category_id'] <= 10
+  assert json.load(open(out / 'images.json')) == [{'id': 0, 'file_name': str(path), 'height': 128, 'width': 192}]
+  assert (out / 'annotated' / 'scene.png').stat().st_size > 1000
 
 
 def test_ssdlite_backbone_starts_from_the_imagenet_lite0_weights():
@@ -78,11 +84,14 @@ def test_eight_devices_give_the_losses_of_one(tmp_path):
 
 
 def test_predict_input_matches_the_eval_pipeline_for_a_scene_file():
-  """predict_image reads 0-255 pixels: its model input must equal the test batch's own (it once
-  normalised 0-255 values as if they were 0-1)."""
+  """The predictor reads 0-255 pixels: its model input must equal the test batch's own (it once
+  normalised 0-255 values as if they were 0-1); the digit scenes are drawn in [0, 1], so equal up to
+  the 8-bit rounding of the file."""
   config = load_config('digit_scenes_ssd')
   source = detection.build_source(config)
   scene = make_scene(0, 'test')[0]
   pixels = np.repeat((scene * 255).round().astype(np.uint8)[..., None], 3, -1)
+  predictor = inference.Detector(config, StoredSource(card_of(source)), {})
   expected = next(source.eval_batches())['image'][0]
-  np.testing.assert_allclose(detection.model_input(pixels, source)[0], expected, atol=1 / 255 / 0.25 + 1e-6)
+  np.testing.assert_allclose(predictor.prepare([to_channels(pixels, 1)])[0], expected, atol=0.5 / 255 / 0.25 + 1e-6)
+

@@ -61,7 +61,7 @@ def test_min_max_resize_maps_boxes_back_to_the_original_pixels():
 
 def test_min_max_resize_in_the_tfds_pipeline_matches_the_box_helpers():
   import tensorflow as tf
-  from vision_jax.data.tfds_detection import resize_to_input
+  from vision_jax.data.eval_inputs import resize_to_input
   image = tf.ones((300, 1000, 3))
   boxes = tf.constant([[0.0, 0.0, 1.0, 1.0]])
   resized, moved = resize_to_input(image, boxes, 1344, ('min_max', 800, 1333), np.zeros(3, np.float32))

@@ -31,14 +31,16 @@ def test_classifier_from_class_folders_then_predicts_by_name(tmp_path, capsys):
   workdir = tmp_path / 'run'
   final = run(config, str(workdir))
   assert final['step'] == 4 and final['num_examples'] == 360
-  names = json.load(open(workdir / 'classes.json'))
+  names = json.load(open(workdir / 'source.json'))['class_names']
   assert names == ['0', '1', '2', '4', '5', '6', '7', '8', '9', 'three']
   image = sorted((data / 'test' / 'three').iterdir())[0]
   config.predict_image = str(image)
   capsys.readouterr()
   run(config, str(workdir))
   printed = capsys.readouterr().out.splitlines()
-  top5 = json.load(open(workdir / 'predictions.json'))['top5']
+  rows = [json.loads(line) for line in open(workdir / 'predictions' / image.stem / 'predictions.jsonl')]
+  top5 = rows[0]['top_k']
+  assert len(rows) == 1 and rows[0]['image'] == str(image)
   assert len(top5) == 5 and printed[0].startswith(f'1. {top5[0]["name"]} (class {top5[0]["index"]})')
   assert {entry['name'] for entry in top5} <= set(names)
   assert snapshot(data) == before   # nothing written into the data folders

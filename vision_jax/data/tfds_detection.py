@@ -21,6 +21,7 @@ from vision_jax.data import box_augment as A
 from vision_jax.data import yolo_augment as Y
 from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
+from vision_jax.data.eval_inputs import detection_input, resize_to_input, resize_with_extent
 from vision_jax.data.tfds_source import (dataset_builder, load_split, tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
 from vision_jax.data.source import DetectionSource
@@ -65,39 +66,6 @@ def pad_boxes(boxes, labels, valid, difficult, max_boxes: int, extra=()):
   for t in out[1:]:
     t.set_shape((max_boxes,))
   return out + (dropped,)
-
-
-def letterbox(image, boxes, size: int, min_max=None):
-  """Resizes keeping the aspect ratio and pads the bottom and right to size x size with zeros (the
-  mean, once normalised); normalised boxes follow the image. The longer side goes to `size`, or with
-  min_max = (min_size, max_size) the shorter side to min_size unless the longer passes max_size
-  (R-CNN's resize; never beyond `size`)."""
-  shape = tf.cast(tf.shape(image)[:2], tf.float32)
-  scale = size / tf.reduce_max(shape)
-  if min_max is not None:
-    scale = tf.minimum(scale, tf.minimum(min_max[0] / tf.reduce_min(shape), min_max[1] / tf.reduce_max(shape)))
-  new = tf.cast(tf.round(shape * scale), tf.int32)
-  image = tf.image.resize(image, new)
-  fraction = tf.cast(new, tf.float32) / size
-  padded = tf.pad(image, [[0, size - new[0]], [0, size - new[1]], [0, 0]])
-  return padded, boxes * tf.concat([fraction, fraction], 0), fraction
-
-
-def resize_with_extent(image, boxes, size: int, mode, mean):
-  """(image, boxes, extent) at size x size: 'stretch' (each axis), 'letterbox' or ('min_max',
-  min_size, max_size) (aspect kept, padded bottom-right with the mean colour, which normalises to
-  0); extent (2,) is the share of the input's height and width that the image fills."""
-  kind, *sizes = (mode,) if isinstance(mode, str) else tuple(mode)
-  if kind in ('letterbox', 'min_max'):
-    fill = tf.constant(np.broadcast_to(mean, (3,)), tf.float32)
-    padded, boxes, extent = letterbox(image - fill, boxes, size, tuple(float(v) for v in sizes) if sizes else None)
-    return padded + fill, boxes, extent
-  return tf.image.resize(image, (size, size)), boxes, tf.ones((2,), tf.float32)
-
-
-def resize_to_input(image, boxes, size: int, mode, mean):
-  """(image, boxes) at size x size as resize_with_extent resizes them."""
-  return resize_with_extent(image, boxes, size, mode, mean)[:2]
 
 
 def resize_mode(config):
@@ -217,6 +185,7 @@ class DetectionPipeline(DetectionSource):
       raise UserError(f'{problem} ({config.name}, decoded as {"RGB" if channels == 3 else "grey"})')
     self.mean = np.asarray(config.mean, np.float32)
     self.std = np.asarray(config.std, np.float32)
+    self.model_input = detection_input(config.image_size, self.resize, self.mean, self.std)
     self.local_batch_size = global_batch_size // process_count
     self.local_eval_batch_size = eval_batch_size // process_count
     self.process_index, self.process_count = process_index, process_count
@@ -228,12 +197,10 @@ class DetectionPipeline(DetectionSource):
   def _eval_fn(self, ex):
     """A common example -> a padded eval example."""
     # Ground truth stays normalised to the original image: the evaluators map detections back to it.
-    image, _ = resize_to_input(tf.cast(ex['image'], tf.float32) / 255.0, ex['boxes'], self.config.image_size,
-                               self.resize, self.mean)
     boxes, valid = A.sanitize_boxes(ex['boxes'], tf.ones_like(ex['labels'], tf.bool))
     boxes, labels, valid, difficult, area, dropped = pad_boxes(boxes, ex['labels'], valid, ex['difficult'],
                                                                self.max_boxes, extra=(ex['area'],))
-    return {'image': (image - self.mean) / self.std, 'boxes': boxes, 'labels': labels, 'box_valid': valid,
+    return {'image': self.model_input(ex['image']), 'boxes': boxes, 'labels': labels, 'box_valid': valid,
             'difficult': difficult, 'area': area, 'image_id': ex['image_id'], 'image_hw': ex['image_hw'], 'dropped': dropped}
 
   def _checked(self, batches: Iterator[Batch]) -> Iterator[Batch]:

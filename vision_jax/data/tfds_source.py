@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from vision_jax.data import augment as aug
+from vision_jax.data.eval_inputs import classification_input, resize_square
 from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
 from vision_jax.data.source import Source
 from vision_jax.errors import UserError
@@ -47,19 +48,6 @@ def dataset_builder(config):
                     'dataset name') from None
 
 
-def _resize(image, size: int):
-  """Resizes to size x size unless the image already has that size (or size is 0): decoded files
-  of that size pass through unchanged."""
-  if not size or (image.shape[0] == size and image.shape[1] == size):
-    return image
-  resized = lambda: tf.image.resize(image, (size, size), antialias=True)  # noqa: E731
-  if image.shape[0] is not None and image.shape[1] is not None:
-    return resized()
-  out = tf.cond(tf.reduce_all(tf.shape(image)[:2] == size), lambda: image, resized)
-  out.set_shape((size, size, image.shape[-1]))
-  return out
-
-
 def preprocess_fn(config, size: int, train: bool, seed: int):
   """Returns (index, example) -> {'image', 'label'}: scale to [0, 1], augment or resize, normalise.
 
@@ -69,27 +57,29 @@ def preprocess_fn(config, size: int, train: bool, seed: int):
   'resize' or 'center_crop' (shorter side to image_size / crop_fraction, central crop).
   dataset.label_key = '' reads unlabelled images (every label 0).
   """
-  augment = config.get('augment', 'none') if train else 'none'
-  eval_preprocess = config.get('eval_preprocess', 'resize')
+  augment = config.get('augment', 'none')
+  evaluate = classification_input(config, size)
   pad = config.get('crop_padding', 4)
   label_key = config.get('label_key', 'label')
 
   def fn(index, example):
+    label = tf.cast(example[label_key], tf.int32) if label_key else tf.constant(0, tf.int32)
+    if not train:
+      return {'image': evaluate(example['image']), 'label': label}
     image = tf.cast(example['image'], tf.float32) / 255.0
     # Stateless ops keyed by the example's stream index keep augmentation resumable.
     key = tf.stack([tf.constant(seed, tf.int64), index])
     if augment == 'inception_crop_flip':
       image = aug.inception_crop(image, size, key)
-    elif augment.startswith('center_crop') or (not train and eval_preprocess == 'center_crop'):
+    elif augment.startswith('center_crop'):
       image = aug.resize_and_center_crop(image, size, config.get('crop_fraction', 0.875))
     else:
-      image = _resize(image, size)
+      image = resize_square(image, size)
     if augment == 'crop_flip':
       image = aug.pad_and_random_crop(image, pad, key)
     if augment.endswith('flip'):
       image = aug.random_flip(image, key + 1)
     image = aug.normalize(image, config.get('mean', 0.5), config.get('std', 0.5))
-    label = tf.cast(example[label_key], tf.int32) if label_key else tf.constant(0, tf.int32)
     return {'image': image, 'label': label}
   return fn
 

@@ -1,26 +1,23 @@
 """Image classification (config.task == 'classification'): cross-entropy with optional label
 smoothing, gradient accumulation, transfer learning from config.init_from, config.evals
-(by default the 'accuracy' evaluator every config.eval_every_steps). The class names go to
-WORKDIR/classes.json. With config.predict_image set, the run instead classifies that image with
-WORKDIR's checkpoint, prints the top classes by name and writes WORKDIR/predictions.json.
+(by default the 'accuracy' evaluator every config.eval_every_steps). The source's card (class
+names, input shape, normalisation) goes to WORKDIR/source.json. With config.predict_image set (a
+file or a folder), the run instead classifies those images with WORKDIR's checkpoint
+(vision_jax/inference/folder.py).
 """
 
 import functools
-import json
-import os
 
 import flax.linen as nn
 import jax
-import numpy as np
 import optax
 from absl import logging
 
 from vision_jax import models
 from vision_jax.data import build_source
-from vision_jax.data.images import read_rgb
-from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import build_evaluators
-from vision_jax.evaluation.predictions import top_k
+from vision_jax.data.source import Source, write_card
+from vision_jax.inference.folder import predict_command
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
 from vision_jax.train.loop import Method, Outcome, prepare_workdir, train_and_evaluate
@@ -29,7 +26,6 @@ from vision_jax.train.optimizers import optimizer_from_config
 from vision_jax.train.state import TrainState, create_train_state, place_like
 from vision_jax.train.steps import accumulated_gradients, apply_for_training, check_accum_steps
 from vision_jax.weights.pretrained import load_pretrained
-from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint
 from vision_jax.weights.transfer import merge_pretrained
 
 Batch = dict[str, jax.Array]
@@ -75,9 +71,9 @@ def initialize_from_pretrained(state: TrainState, init_from: str, model_name: st
   return place_like(merged, state)
 
 
-def build(config) -> tuple[Method, list, nn.Module, list[str]]:
+def build(config) -> tuple[Method, list, nn.Module, Source]:
   """Validates the config (fast, before any data is read); returns the Method, its evaluators, the
-  model and the class names (the source's, else the label numbers)."""
+  model and the data source."""
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   accum_steps = config.get('accum_steps', 1)
@@ -99,73 +95,22 @@ def build(config) -> tuple[Method, list, nn.Module, list[str]]:
       train_step=make_train_step(model, lr_fn, config.get('label_smoothing', 0.0), accum_steps, freeze,
                                  freeze_batch_stats),
       train_batches=source.train_batches, initialize=initialize)
-  names = list(source.class_names or [str(i) for i in range(source.num_classes)])
-  return method, build_evaluators(config, {'model': model, 'source': source}), model, names
-
-
-def write_class_names(workdir: str, names: list[str]) -> None:
-  """WORKDIR/classes.json: the class name of each label, which prediction reads back."""
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, 'classes.json'), 'w') as f:
-      json.dump(names, f, indent=1)
-
-
-def read_class_names(workdir: str) -> list[str]:
-  path = os.path.join(workdir, 'classes.json')
-  if not os.path.isfile(path):
-    raise UserError(f'{path} does not exist: train in {workdir} first (the same command without predict_image)')
-  with open(path) as f:
-    return json.load(f)
+  return method, build_evaluators(config, {'model': model, 'source': source}), model, source
 
 
 def train(config, workdir: str) -> tuple[Outcome, nn.Module]:
   """Trains and evaluates a classifier in workdir (resuming what is there): (Outcome with the final
   state, the model)."""
-  method, evaluators, model, names = build(config)
+  method, evaluators, model, source = build(config)
   workdir = prepare_workdir(workdir)
-  write_class_names(workdir, names)
+  write_card(workdir, source)
   return train_and_evaluate(config, workdir, method, evaluators), model
-
-
-def model_input(image: np.ndarray, dataset) -> np.ndarray:
-  """An RGB image in [0, 255] as the eval split is preprocessed: resized to image_size x image_size
-  (antialiased, as tf.image.resize) or, with eval_preprocess 'center_crop', its central square of
-  crop_fraction x the shorter side resized; grey when channels is 1; normalised."""
-  x = image.astype(np.float32) / 255.0
-  if dataset.get('eval_preprocess', 'resize') == 'center_crop':
-    crop = max(1, round(dataset.get('crop_fraction', 0.875) * min(x.shape[:2])))
-    top, left = (x.shape[0] - crop) // 2, (x.shape[1] - crop) // 2
-    x = x[top:top + crop, left:left + crop]
-  x = np.asarray(jax.image.resize(x, (dataset.image_size, dataset.image_size, 3), 'linear'))
-  if dataset.get('channels', 3) == 1:
-    x = x @ np.array([[0.2989], [0.587], [0.114]], np.float32)
-  mean, std = np.asarray(dataset.get('mean', 0.5), np.float32), np.asarray(dataset.get('std', 0.5), np.float32)
-  return ((x - mean) / std)[None].astype(np.float32)
-
-
-def predict_image(config, workdir: str) -> list[dict]:
-  """Classifies config.predict_image with WORKDIR's newest checkpoint; prints and returns the top 5."""
-  step_dir = latest_checkpoint(workdir)
-  if step_dir is None:
-    raise UserError(f'no checkpoint in {workdir}: train there first (the same command without predict_image)')
-  names = read_class_names(workdir)
-  if not config.dataset.get('image_size'):
-    raise UserError('dataset.image_size is not set: prediction resizes the image to the size the model trained at')
-  model = models.build_model(config.model, len(names))
-  x = model_input(read_rgb(config.predict_image), config.dataset)
-  logits, _ = jax.jit(lambda v, x: model.apply(v, x, train=False))(variables_from_checkpoint(step_dir), x)
-  top = top_k(np.asarray(jax.nn.softmax(logits[0].astype(np.float32))), min(5, len(names)), names)
-  for rank, entry in enumerate(top, 1):
-    print(f'{rank}. {entry["name"]} (class {entry["index"]}): {entry["prob"]:.4f}')
-  with open(os.path.join(workdir, 'predictions.json'), 'w') as f:
-    json.dump({'image': config.predict_image, 'top5': top}, f, indent=2)
-  return top
 
 
 @TASKS.register('classification')
 def run(config, workdir: str):
-  """Train and evaluate, or classify one image."""
+  """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
   if config.get('predict_image'):
-    predict_image(config, workdir)
+    predict_command(config, workdir)
     return None
   return train(config, workdir)[0].final

@@ -3,13 +3,12 @@
 
 Training minimises the family's loss; config.evals names the evaluators (by default VOC AP every
 config.eval_every_steps, COCO metrics for COCO data, and prediction pictures at the end). With
-config.predict_image set, the run instead loads WORKDIR's checkpoint and writes
-WORKDIR/detections.json and an annotated PNG for that image, boxes in its own pixels.
+config.predict_image set (a file or a folder), the run instead detects in those images with
+WORKDIR's checkpoint (vision_jax/inference/folder.py): COCO-format results, boxes in each image's
+own pixels.
 """
 
 import functools
-import json
-import os
 
 import flax
 import jax
@@ -20,13 +19,12 @@ from absl import logging
 
 from vision_jax import models
 from vision_jax.data import build_detection_source
-from vision_jax.data.images import read_rgb
-from vision_jax.detection.boxes import resize_scale, to_image_pixels
-from vision_jax.detection.detector import Detector, records_of
+from vision_jax.data.source import DetectionSource, write_card
+from vision_jax.detection.detector import Detector
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import build_evaluators
-from vision_jax.evaluation.pictures import save_detection_grid
+from vision_jax.inference.folder import predict_command
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
 from vision_jax.train.loop import Method, train_and_evaluate
@@ -34,7 +32,6 @@ from vision_jax.train.optimizers import optimizer_from_config
 from vision_jax.train.state import TrainState, create_train_state, place_like
 from vision_jax.train.steps import apply_for_training
 from vision_jax.weights.pretrained import load_pretrained
-from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint
 
 Batch = dict[str, jax.Array]
 
@@ -124,7 +121,8 @@ def build_source(config, process_index: int = 0, process_count: int = 1, overrid
                                 process_index, process_count)
 
 
-def build(config, workdir: str) -> tuple[Method, list]:
+def build(config, workdir: str) -> tuple[Method, list, DetectionSource]:
+  """Validates the config; returns the Method, its evaluators and the data source."""
   parallel.check_batch_size('batch_size', config.batch_size)
   parallel.check_batch_size('eval_batch_size', config.eval_batch_size)
   lr_fn, tx = optimizer_from_config(config)
@@ -139,44 +137,15 @@ def build(config, workdir: str) -> tuple[Method, list]:
   make_source = functools.partial(build_source, config, jax.process_index(), jax.process_count())  # (overrides)
   evaluators = build_evaluators(config, {'detector': detector, 'source': source, 'workdir': workdir,
                                          'make_source': make_source})
-  return method, evaluators
-
-
-def model_input(image: np.ndarray, source) -> np.ndarray:
-  """An RGB image in [0, 255] resized to the detector's input as its data source does ('stretch', or
-  'letterbox': aspect kept, padded at the bottom right) and normalised like its training data."""
-  h, w, c = source.image_shape
-  sy, sx = resize_scale(image.shape[:2], (h, w), source.resize)
-  size = (round(image.shape[0] * sy), round(image.shape[1] * sx))
-  x = np.asarray(jax.image.resize(image.astype(np.float32) / 255.0, (*size, image.shape[-1]), 'bilinear'))
-  x = (x.mean(-1, keepdims=True) if c == 1 else x)
-  x = (x - source.mean) / source.std
-  return np.pad(x, ((0, h - size[0]), (0, w - size[1]), (0, 0)))[None].astype(np.float32)
-
-
-def predict_image(config, workdir: str) -> None:
-  """Writes WORKDIR/detections.json and WORKDIR/detections.png for config.predict_image."""
-  step_dir = latest_checkpoint(workdir)
-  if step_dir is None:
-    raise UserError(f'no checkpoint in {workdir}: train there first (the same command without predict_image)')
-  image = read_rgb(config.predict_image)
-  source = build_source(config)
-  detector = build_detector(config, source.num_classes, tuple(source.image_shape))
-  detections = jax.device_get(jax.jit(detector.detect)(variables_from_checkpoint(step_dir),
-                                                       model_input(image, source)))
-  boxes = to_image_pixels(detections['boxes'][0], image.shape[:2], source.image_shape[:2],
-                          source.resize)
-  records = records_of(detections, 0, boxes, source.class_names, config.get('predict_score_threshold', 0.3))
-  with open(os.path.join(workdir, 'detections.json'), 'w') as f:
-    json.dump(records, f, indent=2)
-  save_detection_grid([image / 255.0], [records], os.path.join(workdir, 'detections.png'))
-  for r in records:
-    print(f"{r['label']} {r['score']:.3f} at {r['box']}")
+  return method, evaluators, source
 
 
 @TASKS.register('detection')
 def run(config, workdir: str):
-  """Train and evaluate, or predict one image."""
+  """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
   if config.get('predict_image'):
-    return predict_image(config, workdir)
-  return train_and_evaluate(config, workdir, *build(config, workdir)).final
+    predict_command(config, workdir)
+    return None
+  method, evaluators, source = build(config, workdir)
+  write_card(workdir, source)
+  return train_and_evaluate(config, workdir, method, evaluators).final
