@@ -338,7 +338,7 @@ def yolov1_config(layers: str = 'yolo') -> ml_collections.ConfigDict:
   c = detection_config()
   c.detector = 'yolov1'
   c.model.update({'name': 'yolov1', 'layers': layers, 'width': 1.0, 'grid_size': 7, 'boxes_per_cell': 2,
-                  'hidden': 4096, 'dropout': 0.5, 'batch_norm': False})
+                  'hidden': 4096, 'dropout': 0.5, 'batch_norm': False, 'head': 'fc'})
   c.losses = ml_collections.ConfigDict({'coord': 5.0, 'noobj': 0.5})
   c.nms = ml_collections.ConfigDict({'score_threshold': 0.005, 'iou_threshold': 0.5, 'pre_nms_top_k': 200,
                                      'max_detections': 100})

@@ -65,6 +65,13 @@ def test_digits_smoke_scores_all_four_metrics_and_draws_a_cycle_grid(tmp_path):
   assert grid.shape[:2] == (3 * 32, 16 * 32)  # A, G_AB(A), G_BA(G_AB(A)) of 16 test digits
   inputs = grid[:32]
   np.testing.assert_allclose(inputs[..., 0], inputs[..., 2], atol=1 / 255)  # grey domain A
+  from vision_jax import inference
+  translator = inference.load(str(tmp_path))
+  a = np.round(inputs[:, :32, 0] * 255).astype(np.uint8)
+  np.testing.assert_allclose(translator.predict([a])[0] / 255, grid[32:64, :32], atol=3 / 255)  # G_AB(A) as drawn
+  assert translator.predict([np.zeros((40, 40, 3), np.uint8)], direction='BtoA')[0].shape == (32, 32, 3)
+  with pytest.raises(UserError, match="unknown direction 'AtoC'"):
+    translator.predict([a], direction='AtoC')
 
 
 def short(steps: int):

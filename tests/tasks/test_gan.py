@@ -40,6 +40,12 @@ def test_smoke_writes_scores_samples_and_a_complete_checkpoint(tmp_path, smoke_s
   assert {'params', 'opt_state', 'batch_stats', 'step'} <= set(tree['nets']['g']) and 'opt_state' in tree['nets']['d']
   assert set(tree['ema']['g']) == {'params', 'batch_stats'}
   assert latest_checkpoint(str(tmp_path)).endswith('/4')
+  from vision_jax import inference
+  sampler = inference.load(str(tmp_path), batch_size=4)
+  samples = sampler.sample(6, seed=1)     # two batches of 4, the second padded
+  assert samples.shape == (6, 32, 32, 1) and samples.dtype == np.uint8 and samples.std() > 0
+  np.testing.assert_array_equal(sampler.sample(6, seed=1), samples)
+  assert not np.array_equal(sampler.sample(6, seed=2), samples)
 
 
 def test_resumed_run_continues_its_curves_without_a_jump(tmp_path, smoke_scorer):

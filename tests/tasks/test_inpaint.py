@@ -26,6 +26,11 @@ def test_digits_smoke_scores_completions_and_writes_the_three_row_grid(tmp_path,
   assert np.ptp(masked[10:22, 10:22]) < 1 / 255  # the hole holds one fill value
   train = metrics(str(tmp_path), 'train')[-1]
   assert {'d_loss', 'g_loss', 'g_adversarial', 'masked_l2'} <= set(train)
+  from vision_jax import inference
+  digit = np.round(original * 255).astype(np.uint8)
+  completed_now = inference.load(str(tmp_path)).predict([digit])[0][..., 0]   # the evaluation's centre hole
+  np.testing.assert_array_equal(completed_now[outside], digit[outside])
+  np.testing.assert_allclose(completed_now / 255, completed, atol=3 / 255)   # the grid's completion
 
 
 @pytest.mark.parametrize('spec, shape', [('celeb_a,smoke', (64, 64, 3)), ('cifar10,random,smoke', (32, 32, 3))])

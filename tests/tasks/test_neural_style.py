@@ -26,6 +26,9 @@ def test_smoke_lowers_the_style_loss_and_writes_the_stylised_photo(tmp_path):
   assert len(top5['top5']) == 5 and top5['content_top1']
   train = metrics(str(tmp_path), 'train')
   assert [r['step'] for r in train] == [2, 4] and {'style_loss', 'content_loss', 'tv_loss'} <= set(train[-1])
+  from vision_jax import inference
+  with pytest.raises(UserError, match='trains no network to predict with'):
+    inference.load(str(tmp_path))
 
 
 @pytest.mark.parametrize('key, value, message', [
@@ -58,6 +61,9 @@ def test_feed_forward_smoke_trains_the_transform_network_and_styles_the_held_out
   assert matplotlib.image.imread(tmp_path / 'samples' / 'step_0000004.png').shape[:2] == (2 * 64, 64)
   train = metrics(str(tmp_path), 'train')
   assert train[-1]['loss'] < train[0]['loss']
+  from vision_jax import inference
+  styled = inference.load(str(tmp_path)).predict(['skimage:coffee', np.zeros((50, 70, 3), np.uint8)])
+  assert [s.shape for s in styled] == [(64, 64, 3)] * 2 and styled[0].dtype == np.uint8 and styled[0].std() > 0
 
 
 def test_photos_source_holds_out_the_eval_photos():

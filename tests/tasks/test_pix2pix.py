@@ -27,6 +27,10 @@ def test_digits_smoke_translates_scores_and_draws_input_output_target(tmp_path):
   a, b, _ = load_digit_domains('test')
   np.testing.assert_allclose(targets[:, :32], b[0], atol=1.5 / 255)
   np.testing.assert_allclose(inputs[:, 32:64, 0], a[1, ..., 0], atol=1.5 / 255)
+  from vision_jax import inference
+  translated = inference.load(str(tmp_path)).predict([np.round(a[0] * 255).astype(np.uint8)])[0]
+  assert translated.shape == (32, 32, 3) and translated.dtype == np.uint8
+  np.testing.assert_allclose(translated / 255, grid[32:64, :32], atol=3 / 255)   # the grid's output of test A 0
 
 
 def test_unpaired_data_is_one_clear_error(tmp_path):

@@ -71,11 +71,11 @@ def card_of(source: Source) -> dict:
               'category_ids': as_list(source.category_ids)} if isinstance(source, DetectionSource) else {})}
 
 
-def write_card(workdir: str, source: Source) -> None:
-  """WORKDIR/source.json (process 0 writes)."""
+def write_card(workdir: str, source: Source, method: Optional[dict] = None) -> None:
+  """WORKDIR/source.json (process 0 writes), with a generative method's own prediction values."""
   if jax.process_index() == 0:
     with open(os.path.join(workdir, CARD), 'w') as f:
-      json.dump(card_of(source), f, indent=1)
+      json.dump({**card_of(source), **({'method': method} if method else {})}, f, indent=1)
 
 
 class StoredSource(DetectionSource):
@@ -92,6 +92,7 @@ class StoredSource(DetectionSource):
     self.resize = resize if isinstance(resize, str) else (resize[0], *(float(v) for v in resize[1:]))
     self.category_ids = None if card.get('category_ids') is None else tuple(card['category_ids'])
     self.num_eval_examples = 0
+    self.method = card.get('method', {})   # a generative method's prediction values (GenerativeMethod.card)
 
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     raise UserError('a stored source holds no data: it serves prediction only')

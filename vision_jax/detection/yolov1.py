@@ -29,12 +29,14 @@ from vision_jax import models
 from vision_jax.detection.boxes import pairwise_iou
 from vision_jax.detection.detector import DETECTORS, Detector
 from vision_jax.detection.nms import batched_per_class_nms
+from vision_jax.errors import UserError
 from vision_jax.models.layers import Conv, ConvChoice
 
 YOLO24 = ('7x64/2 M 3x192 M 1x128 3x256 1x256 3x512 M ' + '1x256 3x512 ' * 4 + '1x512 3x1024 M '
           + '1x512 3x1024 ' * 2 + '3x1024 3x1024/2 3x1024 3x1024')
 FAST = '3x16 M 3x32 M 3x64 M 3x128 M 3x256 M 3x512 M 3x1024 3x1024 3x256'
 ARCHITECTURES = {'yolo': YOLO24, 'fast': FAST}
+HEADS = ('fc', 'conv')
 
 
 def parse_layer(token: str) -> tuple[int, int, int]:
@@ -55,6 +57,7 @@ class YOLOv1(ConvChoice, nn.Module):
   hidden: int = 4096
   dropout: float = 0.5
   batch_norm: bool = False
+  head: str = 'fc'     # 'fc': the paper's two fully connected layers; 'conv': a shared 1x1 predictor (diagnostic)
   dtype: Any = jnp.float32
   conv_impl: Optional[str] = None  # CPU convolution of its conv layers (models/layers.py); None: 'auto'
 
@@ -73,10 +76,15 @@ class YOLOv1(ConvChoice, nn.Module):
         x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=self.dtype,
                          name=f'bn{i}')(x)
       x = nn.leaky_relu(x, 0.1)
-    x = nn.leaky_relu(nn.Dense(self.hidden, dtype=self.dtype, name='fc1')(x.reshape(x.shape[0], -1)), 0.1)
-    x = nn.Dropout(self.dropout, deterministic=not train)(x)
     s, b = self.grid_size, self.boxes_per_cell
-    x = nn.Dense(s * s * (5 * b + self.num_classes), dtype=self.dtype, name='fc2')(x).reshape(-1, s, s, 5 * b + self.num_classes)
+    if self.head == 'conv':   # not the paper's: one 1x1 predictor shared by every cell (YOLOv2's change)
+      if x.shape[1:3] != (s, s):
+        raise UserError(f"model.head 'conv' needs the trunk to end on the {s}x{s} grid; it ends on {x.shape[1]}x{x.shape[2]}")
+      x = nn.Conv(5 * b + self.num_classes, (1, 1), dtype=self.dtype, name='head')(x)
+    else:
+      x = nn.leaky_relu(nn.Dense(self.hidden, dtype=self.dtype, name='fc1')(x.reshape(x.shape[0], -1)), 0.1)
+      x = nn.Dropout(self.dropout, deterministic=not train)(x)
+      x = nn.Dense(s * s * (5 * b + self.num_classes), dtype=self.dtype, name='fc2')(x).reshape(-1, s, s, 5 * b + self.num_classes)
     return {'boxes': x[..., :4 * b].reshape(-1, s, s, b, 4), 'confidence': x[..., 4 * b:5 * b],
             'scores': x[..., 5 * b:]}
 
@@ -160,6 +168,8 @@ def class_confidences(outputs: dict) -> tuple[jnp.ndarray, jnp.ndarray]:
 @DETECTORS.register('yolov1')
 def build(config, num_classes: int, image_shape: tuple[int, ...]) -> Detector:
   """YOLOv1's Detector; config.losses holds the paper's lambda_coord (coord) and lambda_noobj (noobj)."""
+  if config.model.get('head', 'fc') not in HEADS:
+    raise UserError(f"unknown model.head {config.model.head!r}; choose one of: {', '.join(HEADS)}")
   model = models.instantiate(YOLOv1, config.model, num_classes)
   losses, nms = config.losses, config.nms
   input_scale = jnp.asarray(image_shape[:2] * 2, jnp.float32)

@@ -12,6 +12,8 @@ which lives in state.buffers so a relaunch resumes exactly. Both generators keep
 translate with it (A -> B; the 'fid' evaluator with direction 'ba' scores G_BA on B's test images).
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -130,6 +132,11 @@ def check_identity(config, shape_a, shape_b) -> None:
                     f'and {shape_b[-1]} (B): set dataset.a_channels = {shape_b[-1]} or identity_weight = 0')
 
 
+def make_generator(config, out_channels: int) -> ResNetGenerator:
+  c = config.cyclegan
+  return ResNetGenerator(width=c.g_width, num_blocks=c.g_blocks, out_channels=out_channels, norm=c.norm)
+
+
 @METHODS.register('cyclegan')
 def build(config, source) -> GenerativeMethod:
   check_gan_config(config)
@@ -137,7 +144,7 @@ def build(config, source) -> GenerativeMethod:
   first = next(iter(source.eval_batches()))
   shape_a, shape_b = tuple(source.image_shape), domain_b_shape(source, first)
   check_identity(config, shape_a, shape_b)
-  generator = lambda out: ResNetGenerator(width=c.g_width, num_blocks=c.g_blocks, out_channels=out, norm=c.norm)
+  generator = functools.partial(make_generator, config)
   discriminator = PatchGAN(width=c.d_width, num_layers=c.d_layers, norm=c.norm)
   modules = {'g_ab': generator(shape_b[-1]), 'g_ba': generator(shape_a[-1]), 'd_a': discriminator, 'd_b': discriminator}
   g_lr_fn, g_tx, d_tx = build_optimizers(config)
@@ -163,4 +170,5 @@ def build(config, source) -> GenerativeMethod:
 
   return GenerativeMethod(networks=networks, train_step=make_train_step(modules, config.gan, c, g_lr_fn),
                           generate=generate, eval_batches=source.eval_batches, grid=grid, buffers=buffers,
-                          extras={'directions': {'ba': (generate_ba, domain_b_batches(source))}})
+                          extras={'directions': {'ba': (generate_ba, domain_b_batches(source))}},
+                          card={'target_shape': list(shape_b)})

@@ -44,6 +44,13 @@ def noise_batches(z: np.ndarray, labels: np.ndarray, eval_batch_size: int) -> It
     yield process_slice(batch, jax.process_index(), jax.process_count())
 
 
+def make_generator(config, image_shape, num_classes: int) -> Generator:
+  """G for images of image_shape; conditional on num_classes when config.gan.conditional."""
+  return Generator(image_size=image_shape[0], channels=image_shape[-1], widths=tuple(config.gan.g_widths),
+                   num_classes=num_classes if config.gan.conditional else 0,
+                   conv_impl=config.gan.get('conv_impl'))  # optional: the benchmark sets it
+
+
 @METHODS.register('dcgan')
 def build(config, source) -> GenerativeMethod:
   check_gan_config(config)
@@ -54,8 +61,7 @@ def build(config, source) -> GenerativeMethod:
   image_shape = tuple(source.image_shape)
   conditional = source.num_classes if gan.conditional else 0
   d = build_discriminator(config, image_shape, conditional)
-  g = Generator(image_size=image_shape[0], channels=image_shape[-1], widths=tuple(gan.g_widths),
-                num_classes=conditional, conv_impl=gan.get('conv_impl'))  # optional: the benchmark sets it
+  g = make_generator(config, image_shape, source.num_classes)
   g_lr_fn, g_tx, d_tx = build_optimizers(config)
   labels2 = jnp.zeros((2,), jnp.int32)
   networks = {'g': Network(g, g_tx, (jnp.zeros((2, gan.latent_dim)), labels2), ema=True),

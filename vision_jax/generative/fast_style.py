@@ -41,12 +41,18 @@ def make_train_step(stylise, loss: PerceptualLoss, lr_fn):
   return train_step
 
 
+def make_transform(config) -> ResNetGenerator:
+  """The image transformation network (Johnson et al.'s residual network, instance norm)."""
+  return ResNetGenerator(width=config.fast_style.width, num_blocks=config.fast_style.num_blocks, out_channels=3,
+                         norm='instance')
+
+
 @METHODS.register('fast_style')
 def build(config, source) -> GenerativeMethod:
   loss, logits = build_perceptual_loss(config, source)
   mean, std = np.asarray(source.mean, np.float32), np.asarray(source.std, np.float32)
   settings = config.fast_style
-  transform = ResNetGenerator(width=settings.width, num_blocks=settings.num_blocks, out_channels=3, norm='instance')
+  transform = make_transform(config)
   lr_fn = create_learning_rate_fn(config.schedule, config.num_train_steps)
   networks = {'transform': Network(transform, create_optimizer(config.optimizer, lr_fn),
                                    (jnp.zeros((2, *source.image_shape)),))}

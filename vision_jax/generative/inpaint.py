@@ -26,7 +26,7 @@ from vision_jax.generative.masks import (MASK_KINDS, composite, make_masks, mask
                                          masked_l2_per_image)
 from vision_jax.generative.method import (METHODS, GenerativeMethod, build_discriminator, build_optimizers,
                                           check_gan_config)
-from vision_jax.generative.state import GenerativeState, Network, apply_ema, apply_with_stats
+from vision_jax.generative.state import Network, apply_with_stats
 from vision_jax.models.context_encoder import ContextEncoder
 
 EVAL_MASK_SEED = 4321
@@ -73,10 +73,11 @@ def inpainting_synthesizer(g, inpaint_config, fill, image_size: int):
   return synthesize
 
 
-def complete(g, state: GenerativeState, images, holes, fill):
-  """(mean-filled inputs, raw completions, composited completions) from the EMA generator."""
+def complete(g, ema: dict, images, holes, fill):
+  """(mean-filled inputs, raw completions, composited completions) from the generator's EMA
+  variables ema = {'params', 'batch_stats'} (state.ema['g'])."""
   masked = mask_images(images, holes, fill)
-  completion = apply_ema(g, state, 'g', masked, holes)
+  completion = apply_with_stats(g, ema['params'], ema['batch_stats'], masked, holes, train=False)[0]
   return masked, completion, composite(images, completion, holes)
 
 
@@ -100,7 +101,7 @@ def build(config, source) -> GenerativeMethod:
   def generate(state, batch):
     images = batch['image']
     holes = eval_holes(config.inpaint, images.shape[0], size)
-    masked, completion, completed = complete(g, state, images, holes, fill)
+    masked, completion, completed = complete(g, state.ema['g'], images, holes, fill)
     return {'images': completed, 'masked': masked, 'original': images, 'completion': completion,
             'holes': holes, 'mask': batch['mask'], 'label': batch['label']}
 
@@ -113,7 +114,7 @@ def build(config, source) -> GenerativeMethod:
       networks=networks,
       train_step=adversarial.make_train_step(d, config.gan, g_lr_fn, inpainting_synthesizer(g, config.inpaint, fill, size),
                                              adversarial_weight=config.inpaint.adversarial_weight),
-      generate=generate, eval_batches=source.eval_batches, grid=grid)
+      generate=generate, eval_batches=source.eval_batches, grid=grid, card={'fill': np.asarray(fill).tolist()})
 
 
 def summarise(outputs: list[dict]) -> dict:

@@ -30,6 +30,8 @@ class GenerativeMethod:
   grid(state) -> (rows, cols, H, W, C) images in [-1, 1] for the sample-grid evaluator.
   buffers: the initial value of state.buffers (CycleGAN's image pools), kept in checkpoints.
   extras: what the method's own evaluators need from it (neural style: its loss terms).
+  card: what prediction needs beyond the source's card (WORKDIR/source.json's 'method' entry):
+      the output's image shape (pix2pix, CycleGAN), inpainting's hole fill.
   """
   networks: dict[str, Network]
   train_step: Callable[[GenerativeState, Batch, jax.Array], tuple[GenerativeState, dict]]
@@ -38,6 +40,7 @@ class GenerativeMethod:
   grid: Callable[[GenerativeState], np.ndarray]
   buffers: dict = dataclasses.field(default_factory=dict)
   extras: dict = dataclasses.field(default_factory=dict)
+  card: dict = dataclasses.field(default_factory=dict)
 
 
 METHODS: Registry[Callable[..., GenerativeMethod]] = Registry('generative method')

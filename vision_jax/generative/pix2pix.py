@@ -50,13 +50,18 @@ def check_pairs(batch) -> tuple[int, ...]:
   return tuple(batch['target'].shape[1:])
 
 
+def make_generator(config, out_channels: int) -> UNet:
+  p = config.pix2pix
+  return UNet(widths=tuple(p.g_widths), out_channels=out_channels, norm=p.norm, dropout_blocks=p.dropout_blocks)
+
+
 @METHODS.register('pix2pix')
 def build(config, source) -> GenerativeMethod:
   check_gan_config(config)
   p = config.pix2pix
   first = next(iter(source.eval_batches()))
   image_shape, target_shape = tuple(source.image_shape), check_pairs(first)
-  g = UNet(widths=tuple(p.g_widths), out_channels=target_shape[-1], norm=p.norm, dropout_blocks=p.dropout_blocks)
+  g = make_generator(config, target_shape[-1])
   d = PatchGAN(width=p.d_width, num_layers=p.d_layers, norm=p.norm)
   g_lr_fn, g_tx, d_tx = build_optimizers(config)
   pair_shape = (*image_shape[:2], image_shape[-1] + target_shape[-1])
@@ -76,7 +81,7 @@ def build(config, source) -> GenerativeMethod:
       networks=networks,
       train_step=adversarial.make_train_step(d, config.gan, g_lr_fn, translation_synthesizer(g, p.l1_weight),
                                              adversarial_weight=p.adversarial_weight, real_for_d=pairs),
-      generate=generate, eval_batches=source.eval_batches, grid=grid)
+      generate=generate, eval_batches=source.eval_batches, grid=grid, card={'target_shape': list(target_shape)})
 
 
 @EVALUATORS.register('translation')

@@ -56,11 +56,19 @@ class Predictor:
              for a, b in batches(len(inputs), self.batch_size)]
     return jax.tree.map(lambda *xs: np.concatenate(xs)[:len(inputs)], *parts)
 
+  @staticmethod
+  def as_list(images) -> list:
+    """One image (a path or an (H, W[, C]) array) or a sequence of them, as a list."""
+    if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim < 4):
+      return [images]
+    return list(images)
+
+  def read(self, item: Image) -> np.ndarray:
+    return read(item, self.channels)
+
   def predict(self, images: Sequence[Image], **options) -> list:
     """One result per image (paths or arrays of any size), in order."""
-    if isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim < 4):
-      images = [images]
-    originals = [read(item, self.channels) for item in images]
+    originals = [self.read(item) for item in self.as_list(images)]
     if not originals:
       return []
     out = self.outputs(self.prepare(originals))
@@ -117,12 +125,12 @@ PREDICTORS: Registry[Callable[..., Predictor]] = Registry('predictor')
 
 @PREDICTORS.register('classification')
 def classifier(config, source, workdir: str, step_dir: str, batch_size: int) -> Classifier:
-  return Classifier(config, source, variables_from_checkpoint(step_dir), batch_size)
+  return Classifier(config, source, variables_from_checkpoint(step_dir, 'prediction'), batch_size)
 
 
 @PREDICTORS.register('detection')
 def detector(config, source, workdir: str, step_dir: str, batch_size: int) -> Detector:
-  return Detector(config, source, variables_from_checkpoint(step_dir), batch_size)
+  return Detector(config, source, variables_from_checkpoint(step_dir, 'prediction'), batch_size)
 
 
 def read_config(workdir: str) -> ml_collections.ConfigDict:

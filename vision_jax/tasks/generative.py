@@ -14,6 +14,7 @@ import os
 import jax
 
 from vision_jax.data import build_source
+from vision_jax.data.source import write_card
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.generative import METHODS
 from vision_jax.generative.state import create_state
@@ -42,6 +43,7 @@ def build(config, workdir: str):
   domain_scorer = train_scorer(config.domain_scorer, workdir, 'domain_scorer') if config.get('domain_scorer') else None
   state_fn = functools.partial(create_state, networks=generative.networks, buffers=generative.buffers)
   method = Method(create_state=state_fn, train_step=generative.train_step, train_batches=source.train_batches)
+  write_card(workdir, source, generative.card)
   context = {'method': generative, 'source': source, 'workdir': workdir, 'scorer': scorer,
              'domain_scorer': domain_scorer}
   return method, build_evaluators(config, context)

@@ -177,14 +177,19 @@ def latest_checkpoint(path: str) -> Optional[str]:
   return os.path.join(directory, str(max(steps))) if steps else None
 
 
-def variables_from_checkpoint(step_dir: str) -> dict:
-  """{'params', 'batch_stats'} of one of our own orbax checkpoints, restored as saved (a relative
-  step_dir is taken from the working directory: orbax restores absolute paths only)."""
+def state_from_checkpoint(step_dir: str, what: str = 'init_from') -> dict:
+  """The saved state of one of our own orbax checkpoints as nested dicts, restored as saved (a
+  relative step_dir is taken from the working directory: orbax restores absolute paths only)."""
   step_dir = os.path.abspath(step_dir)
   try:
     with ocp.CheckpointManager(os.path.dirname(step_dir), item_handlers=ocp.StandardCheckpointHandler()) as manager:
       tree = manager.restore(int(os.path.basename(step_dir)))
   except Exception as e:
-    raise UserError(f'checkpoint {step_dir} cannot be read for init_from ({str(e).splitlines()[0][:200]})') from None
-  state = tree['state']
+    raise UserError(f'checkpoint {step_dir} cannot be read for {what} ({str(e).splitlines()[0][:200]})') from None
+  return tree['state']
+
+
+def variables_from_checkpoint(step_dir: str, what: str = 'init_from') -> dict:
+  """{'params', 'batch_stats'} of a classifier's or detector's checkpoint (state_from_checkpoint)."""
+  state = state_from_checkpoint(step_dir, what)
   return {'params': state['params'], **({'batch_stats': state['batch_stats']} if state.get('batch_stats') else {})}
