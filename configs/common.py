@@ -110,10 +110,17 @@ def transfer_keys(c: ml_collections.ConfigDict) -> None:
   c.lr_multipliers = ()            # ((regex, multiplier), ...): the first match scales that parameter's lr
 
 
+def export_keys(c: ml_collections.ConfigDict) -> None:
+  """Export of a trained workdir's model instead of training (vision_jax/inference/export.py)."""
+  c.export = ''                    # 'saved_model' | 'onnx': write WORKDIR/export/<format>/
+  c.export_batch_size = 1          # the exported model's fixed batch size
+
+
 def classification_config() -> ml_collections.ConfigDict:
   """A complete classification config; experiment files override what differs."""
   c = base_config('classification')
-  c.predict_image = ''             # a path: predict with WORKDIR's checkpoint instead of training
+  c.predict_image = ''             # a file or folder: predict with WORKDIR's model instead of training
+  export_keys(c)
   model_keys(c, 'lenet5')
   c.label_smoothing = 0.0
   transfer_keys(c)
@@ -198,8 +205,10 @@ def detection_config() -> ml_collections.ConfigDict:
   c.dataset.resize = 'stretch'      # TFDS: 'stretch' to the square input, or 'letterbox' (aspect kept, padded)
   c.dataset.brightness = 32 / 255   # augment 'photometric'/'ssd': brightness shift (SSD's 32/255)
   c.dataset.gamma = 0.0             # augment 'photometric'/'ssd': log-gamma range (0: no gamma)
-  c.predict_image = ''              # a path: predict with WORKDIR's checkpoint instead of training
+  c.predict_image = ''              # a file or folder: predict with WORKDIR's model instead of training
   c.predict_score_threshold = 0.3
+  c.predict_annotate = False        # prediction also draws each image's detections (predictions/.../annotated)
+  export_keys(c)
   model_keys(c, 'ssd300_vgg16')
   transfer_keys(c)
   # VOC AP (and COCO metrics on COCO data) on the eval cadence; test pictures with detections in

@@ -54,6 +54,8 @@ def main(workdir: str):
     t = yolov1_loss(out, batch['boxes'], batch['labels'], batch['box_valid'])
     weight = {'coord_loss': 5.0, 'noobject_loss': 0.5}.get(name, 1.0)
     return weight * t[name]
+  if config.model.get('head', 'fc') != 'fc':
+    return
   for name in TERMS:
     grads = jax.grad(term)(variables['params'], name, jax.random.PRNGKey(0))
     norms = group_norms(grads, predictor.source.num_classes, grid)

@@ -20,7 +20,6 @@ from vision_jax.data.tfds_source import dataset_builder, load_split
 from vision_jax.data.write_layouts import write_layout
 from vision_jax.errors import UserError
 from vision_jax.inference.folder import predict_path
-from vision_jax.tasks import run
 
 
 def raw_eval_images(dataset_config) -> list[np.ndarray]:
@@ -66,13 +65,6 @@ def test_file_sources_and_predictor_read_and_prepare_the_same_arrays(tmp_path):
   for name, image in zip(files, images):
     np.testing.assert_array_equal(image, np.asarray(read_image(str(tmp_path / 'data' / name), 1)))
   np.testing.assert_array_equal(predictor.prepare(images), expected[:len(files)])
-
-
-@pytest.fixture(scope='module')
-def classifier_workdir(tmp_path_factory):
-  workdir = tmp_path_factory.mktemp('digits_cnn')
-  run(load_config('digits_cnn'), str(workdir))
-  return workdir
 
 
 def test_load_rebuilds_a_trained_classifier_that_batches_any_inputs(classifier_workdir, tmp_path):

@@ -31,13 +31,13 @@ from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkp
 
 class Predictor:
   """Reads each image (path or array) in the model's channels, prepares it as the eval pipeline
-  does, runs the jitted `apply(variables, batch)` over batches of batch_size (the last padded) and
-  hands each image's outputs, with the image, to `result`."""
+  does, runs the jitted `apply(variables, batch)` (pure: export converts it) over batches of
+  batch_size (the last padded) and hands each image's outputs, with the image, to `result`."""
 
   def __init__(self, config, source: StoredSource, variables: dict, prepare: Callable, apply: Callable,
                batch_size: int = 16):
     self.config, self.source, self.variables, self.batch_size = config, source, variables, batch_size
-    self._prepare, self._apply = prepare, jax.jit(apply)
+    self._prepare, self.apply, self._apply = prepare, apply, jax.jit(apply)
 
   @property
   def channels(self) -> int:
@@ -85,15 +85,18 @@ class Classifier(Predictor):
   def __init__(self, config, source: StoredSource, variables: dict, batch_size: int = 16):
     model = models.build_model(config.model, source.num_classes)
 
-    def probabilities(variables, x):
+    def classify(variables, x):
       logits, _ = model.apply(variables, x, train=False)
-      return jax.nn.softmax(logits.astype(jnp.float32))
+      logits = logits.astype(jnp.float32)
+      return {'logits': logits, 'probabilities': jax.nn.softmax(logits)}
     super().__init__(config, source, variables, classification_input(config.dataset, source.image_shape[0]),
-                     probabilities, batch_size)
+                     classify, batch_size)
     self.class_names = list(source.class_names or [str(i) for i in range(source.num_classes)])
 
-  def result(self, image, probs, k: int = 5):
-    return {'top_k': top_k(probs, min(k, len(self.class_names)), self.class_names), 'probabilities': probs}
+  def result(self, image, outputs, k: int = 5):
+    probs = outputs['probabilities']
+    return {'top_k': top_k(probs, min(k, len(self.class_names)), self.class_names), 'probabilities': probs,
+            'logits': outputs['logits']}
 
 
 class Detector(Predictor):
@@ -155,9 +158,14 @@ def checkpoint_dir(workdir: str, step: Optional[int] = None) -> str:
   return step_dir
 
 
-def load(workdir: str, step: Optional[int] = None, batch_size: int = 16) -> Predictor:
-  """The predictor for what WORKDIR trained (its newest checkpoint, or `step`'s)."""
+def load(workdir: str, step: Optional[int] = None, batch_size: int = 16, conv_impl: Optional[str] = None) -> Predictor:
+  """The predictor for what WORKDIR trained (its newest checkpoint, or `step`'s); conv_impl
+  overrides the networks' CPU convolution ('xla' for export: no oneDNN custom call)."""
   config = read_config(workdir)
+  if conv_impl is not None:
+    for block in ('model', 'gan'):
+      if block in config:
+        config[block].conv_impl = conv_impl
   if config.get('task') not in PREDICTORS.names():
     raise UserError(f'{workdir} trained task {config.get("task")!r}, which has no predictor; '
                     f'predictors: {", ".join(PREDICTORS.names())}')

@@ -17,6 +17,7 @@ from vision_jax import models
 from vision_jax.data import build_source
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.data.source import Source, write_card
+from vision_jax.inference.export import export_command
 from vision_jax.inference.folder import predict_command
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
@@ -110,6 +111,9 @@ def train(config, workdir: str) -> tuple[Outcome, nn.Module]:
 @TASKS.register('classification')
 def run(config, workdir: str):
   """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
+  if config.get('export'):
+    export_command(config, workdir)
+    return None
   if config.get('predict_image'):
     predict_command(config, workdir)
     return None

@@ -24,6 +24,7 @@ from vision_jax.detection.detector import Detector
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import build_evaluators
+from vision_jax.inference.export import export_command
 from vision_jax.inference.folder import predict_command
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
@@ -143,6 +144,9 @@ def build(config, workdir: str) -> tuple[Method, list, DetectionSource]:
 @TASKS.register('detection')
 def run(config, workdir: str):
   """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
+  if config.get('export'):
+    export_command(config, workdir)
+    return None
   if config.get('predict_image'):
     predict_command(config, workdir)
     return None
