@@ -116,3 +116,13 @@ def test_bad_prediction_inputs_end_in_one_line(classifier_workdir, tmp_path):
     predict_path(str(classifier_workdir), str(tmp_path / 'empty'))
   with pytest.raises(UserError, match=r'must be \(H, W\)'):
     predictor.predict([np.zeros((2, 3, 4, 5))])
+
+
+def test_the_tasks_import_without_tensorflow():
+  """Prediction and export (TensorFlow) load only when asked: the GPU machine has no TF, and TF
+  beside PyTorch crashed the benchmarks' PyTorch side (SIGSEGV in triton's import)."""
+  import subprocess
+  import sys
+  code = "import sys, vision_jax.tasks; assert 'tensorflow' not in sys.modules, 'tensorflow imported'"
+  done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-2000:]

@@ -12,7 +12,9 @@ XLA convolution): inputs are prepared images (float32 (N, H, W, C), resized and 
 export/README.md says, which is written beside the model); classifiers return logits and
 probabilities, detectors their padded post-processed detections (boxes in model-input pixels,
 scores, labels, valid), so NMS is inside the exported model. Each export is checked by running it
-in its runtime against the JAX predictor (tests/inference/test_export.py).
+in its runtime against the JAX predictor (tests/inference/test_export.py). Like every module that
+imports TensorFlow, the tasks import this one only when asked to export: the GPU machine has no TF,
+and TF loaded beside PyTorch crashes PyTorch's triton import (SIGSEGV; the benchmarks run both).
 """
 
 import contextlib

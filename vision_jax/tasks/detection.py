@@ -24,8 +24,6 @@ from vision_jax.detection.detector import Detector
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import build_evaluators
-from vision_jax.inference.export import export_command
-from vision_jax.inference.folder import predict_command
 from vision_jax.tasks.registry import TASKS
 from vision_jax.train import parallel
 from vision_jax.train.loop import Method, train_and_evaluate
@@ -145,9 +143,11 @@ def build(config, workdir: str) -> tuple[Method, list, DetectionSource]:
 def run(config, workdir: str):
   """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
   if config.get('export'):
+    from vision_jax.inference.export import export_command  # deferred: TensorFlow (absent on the GPU machine)
     export_command(config, workdir)
     return None
   if config.get('predict_image'):
+    from vision_jax.inference.folder import predict_command  # deferred: TensorFlow (tf.data preprocessing)
     predict_command(config, workdir)
     return None
   method, evaluators, source = build(config, workdir)
