@@ -83,6 +83,7 @@ class StoredSource(DetectionSource):
   export build models and methods from it)."""
 
   def __init__(self, card: dict):
+    self.card = card
     self.num_classes = card['num_classes']
     self.image_shape = tuple(card['image_shape'])
     self.mean, self.std = np.asarray(card['mean'], np.float32), np.asarray(card['std'], np.float32)

@@ -46,7 +46,6 @@ def progress(done: int, total: int, start: float) -> None:
 
 class ClassifierWriter:
   def __init__(self, out: str, k: int = 5):
-    self.k = k
     self.jsonl = open(os.path.join(out, 'predictions.jsonl'), 'w')
     self.csv_file = open(os.path.join(out, 'predictions.csv'), 'w', newline='')
     self.csv = csv.writer(self.csv_file)
@@ -112,7 +111,7 @@ def predict_path(workdir: str, path: str, out: str = '', annotate: bool = False,
   try:
     for a, b in batches(len(paths), 4 * predictor.batch_size):
       kept, images = readable(paths[a:b], predictor.channels)
-      for p, image, result in zip(kept, images, predictor.predict(images, **options)):
+      for p, image, result in zip(kept, images, predictor.predict_read(images, **options)):
         writer.add(p, image, result)
         results.append((p, result))
       done = b

@@ -14,7 +14,7 @@ from vision_jax.data.source import StoredSource
 from vision_jax.errors import UserError
 from vision_jax.generative import cyclegan, dcgan, fast_style, inpaint, pix2pix
 from vision_jax.generative.state import apply_with_stats
-from vision_jax.inference.inputs import Image, batches, padded
+from vision_jax.inference.inputs import Image, batched_apply
 from vision_jax.inference.predictors import PREDICTORS, Predictor
 from vision_jax.train.checkpoint import state_from_checkpoint
 
@@ -49,18 +49,18 @@ class Inpainter(ImageToImage):
   def __init__(self, config, source, variables, batch_size: int = 16):
     g = inpaint.build_generator(config.inpaint, source.image_shape)
     fill = jnp.asarray(source.method['fill'], jnp.float32)
-    super().__init__(config, source, variables, lambda v, x: inpaint.complete(g, v, x[0], x[1], fill)[2], batch_size)
+    super().__init__(config, source, variables, lambda v, x, holes: inpaint.complete(g, v, x, holes, fill)[2], batch_size)
 
   def predict(self, images: Sequence[Image], holes: Optional[Sequence[np.ndarray]] = None) -> list:
     images = self.as_list(images)
-    inputs = self.prepare([self.read(i) for i in images]) if images else np.zeros((0, *self.source.image_shape))
+    if not images:
+      return []
+    inputs = self.prepare([self.read(i) for i in images])
     size = self.source.image_shape[0]
     if holes is None:
       holes = np.asarray(inpaint.eval_holes(self.config.inpaint, len(inputs), size))
     holes = np.asarray(holes, np.float32).reshape(len(inputs), size, size, 1)
-    out = [np.asarray(self._apply(self.variables, (padded(inputs[a:b], self.batch_size), padded(holes[a:b], self.batch_size))))
-           for a, b in batches(len(inputs), self.batch_size)]
-    return [self.result(None, o) for o in np.concatenate(out)[:len(inputs)]] if out else []
+    return [self.result(None, o) for o in batched_apply(self._apply, self.variables, (inputs, holes), self.batch_size)]
 
 
 class Sampler:
@@ -76,9 +76,8 @@ class Sampler:
   def sample(self, n: int, labels: Optional[Sequence[int]] = None, seed: int = 0) -> np.ndarray:
     z = np.asarray(jax.random.normal(jax.random.PRNGKey(seed), (n, self.config.gan.latent_dim)))
     labels = np.asarray(np.arange(n) % self.source.num_classes if labels is None else labels, np.int32)
-    out = [np.asarray(self._apply(self.variables, padded(z[a:b], self.batch_size), padded(labels[a:b], self.batch_size)))
-           for a, b in batches(n, self.batch_size)]
-    return to_pixels(np.concatenate(out)[:n], self.source.mean, self.source.std)
+    return to_pixels(batched_apply(self._apply, self.variables, (z, labels), self.batch_size), self.source.mean,
+                     self.source.std)
 
   def predict(self, images, **options):
     raise UserError('a DCGAN generator takes noise, not images: use sample(n)')
@@ -104,9 +103,7 @@ def ema_variables(step_dir: str, name: str) -> dict:
 
 def with_shape(source: StoredSource, shape) -> StoredSource:
   """The stored source seen from another domain (its image shape)."""
-  other = StoredSource.__new__(StoredSource)
-  other.__dict__.update({**source.__dict__, 'image_shape': tuple(shape)})
-  return other
+  return StoredSource({**source.card, 'image_shape': list(shape)})
 
 
 def method_predictor(config, source, step_dir: str, batch_size: int):

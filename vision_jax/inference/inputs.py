@@ -6,6 +6,7 @@ import os
 import re
 from typing import Union
 
+import jax
 import numpy as np
 import tensorflow as tf
 
@@ -62,6 +63,15 @@ def image_files(path: str) -> list[str]:
 def batches(count: int, batch_size: int):
   """(start, stop) of each batch of `count` items."""
   return [(i, min(i + batch_size, count)) for i in range(0, count, batch_size)]
+
+
+def batched_apply(apply, variables, arrays: tuple, batch_size: int):
+  """apply(variables, *batch) over batches of batch_size of the equally long `arrays` (the last
+  batch padded: one compiled shape), outputs concatenated back to host arrays of their length."""
+  count = len(arrays[0])
+  parts = [jax.device_get(apply(variables, *(padded(x[a:b], batch_size) for x in arrays)))
+           for a, b in batches(count, batch_size)]
+  return jax.tree.map(lambda *xs: np.concatenate(xs)[:count], *parts)
 
 
 def padded(inputs: np.ndarray, batch_size: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from vision_jax.detection.boxes import to_image_pixels
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation.predictions import top_k
-from vision_jax.inference.inputs import Image, batches, padded, read
+from vision_jax.inference.inputs import Image, batched_apply, read
 from vision_jax.registry import Registry
 from vision_jax.train.checkpoint import latest_checkpoint, variables_from_checkpoint
 
@@ -52,9 +52,7 @@ class Predictor:
 
   def outputs(self, inputs: np.ndarray) -> dict:
     """The model's outputs (host arrays) for a stack of prepared inputs."""
-    parts = [jax.device_get(self._apply(self.variables, padded(inputs[a:b], self.batch_size)))
-             for a, b in batches(len(inputs), self.batch_size)]
-    return jax.tree.map(lambda *xs: np.concatenate(xs)[:len(inputs)], *parts)
+    return batched_apply(self._apply, self.variables, (inputs,), self.batch_size)
 
   @staticmethod
   def as_list(images) -> list:
@@ -68,7 +66,10 @@ class Predictor:
 
   def predict(self, images: Sequence[Image], **options) -> list:
     """One result per image (paths or arrays of any size), in order."""
-    originals = [self.read(item) for item in self.as_list(images)]
+    return self.predict_read([self.read(item) for item in self.as_list(images)], **options)
+
+  def predict_read(self, originals: list[np.ndarray], **options) -> list:
+    """predict() of images already read in the model's channels (uint8 (H, W, C))."""
     if not originals:
       return []
     out = self.outputs(self.prepare(originals))
