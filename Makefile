@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
+EXPORT_STAMP := $(VENV)/.installed-export
+# Installed without its dependencies: it caps orbax-checkpoint below our pin (see setup.cfg).
+JAX2ONNX := jax2onnx==0.17.1
 
-.PHONY: demo test install ops clean
+.PHONY: demo test install export ops clean
 
 # `make demo` installs the package alone (no PyTorch, torchvision or Ultralytics); `make test` adds
 # the test extra. Each stamp is redone when setup.cfg or pyproject.toml change.
@@ -16,7 +19,16 @@ $(DEMO_STAMP): setup.cfg pyproject.toml
 
 $(TEST_STAMP): $(DEMO_STAMP)
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet --no-deps $(JAX2ONNX)
 	touch $(TEST_STAMP)
+
+# ONNX export (--config.export=onnx): the export extra and jax2onnx.
+$(EXPORT_STAMP): $(DEMO_STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e '.[export]'
+	$(VENV)/bin/python -m pip install --quiet --no-deps $(JAX2ONNX)
+	touch $(EXPORT_STAMP)
+
+export: $(EXPORT_STAMP)
 
 install: $(DEMO_STAMP)
 

@@ -34,11 +34,17 @@ from vision_jax.errors import UserError
     ('dataset.std', (0.5, 0.0, 0.5), 'config.dataset.std = (0.5, 0.0, 0.5) must be > 0'),
     ('distributed.initialization_timeout_s', 0, 'config.distributed.initialization_timeout_s = 0 must be >= 1'),
     ('distributed.heartbeat_timeout_s', -1, 'config.distributed.heartbeat_timeout_s = -1 must be >= 1'),
+    ('nms.iou_threshold', -1.0, 'config.nms.iou_threshold = -1.0 must be in (0, 1]'),
+    ('nms.score_threshold', 1.5, 'config.nms.score_threshold = 1.5 must be in [0, 1)'),
+    ('nms.pre_nms_top_k', 0, 'config.nms.pre_nms_top_k = 0 must be >= 1'),
+    ('nms.max_detections', 0, 'config.nms.max_detections = 0 must be >= 1'),
+    ('model.reg_max', 0, 'config.model.reg_max = 0 must be >= 2 (DFL bins per box side)'),
     ('init_from', '/no/such/weights.pth', "config.init_from = '/no/such/weights.pth' is neither a file, a folder, "
                                           'nor one of: efficientnet_lite0_imagenet'),
 ])
 def test_each_rule_refuses_its_nonsense_value(key, value, message):
-  config = load_config('digits_cyclegan' if key.startswith('cyclegan.') else 'digits_cnn', 'smoke')
+  config = load_config({'cyclegan': 'digits_cyclegan', 'nms': 'digit_scenes_faster_rcnn', 'model': 'digit_scenes_yolo'}.get(
+      key.split('.')[0], 'digits_cnn'), 'smoke')
   parent, _, leaf = key.rpartition('.')
   (config[parent] if parent else config)[leaf] = value
   with pytest.raises(UserError, match=re.escape(message)):
@@ -51,6 +57,10 @@ def test_each_rule_refuses_its_nonsense_value(key, value, message):
     ('digits_cnn', {'eval_split': 'validation'}, "config.dataset.eval_split = 'validation' has no effect on the "
                                                  "bundled dataset 'digits', whose eval_split is always 'test'"),
     ('digit_scenes_ssd', {'train_split': 'train+test'}, "config.dataset.train_split = 'train+test' has no effect"),
+    ('digits_cnn', {'augment': 'flip'}, "config.dataset.augment = 'flip' has no effect on the bundled dataset 'digits' "
+                                        "(leave it 'none')"),
+    ('digit_scenes_faster_rcnn', {'image_size': 30}, "config.dataset.image_size = 30 has no effect on the bundled "
+                                                     "dataset 'digit_scenes' (leave it 0)"),
 ])
 def test_each_check_across_keys_refuses_its_case(config_name, overrides, message):
   # issue #15 items 3 and 5: a mean/std of the wrong length, or a split the bundled data ignores.
@@ -71,3 +81,13 @@ def test_shipped_configs_pass_the_rules(path):
   if name in ('common', '__init__'):
     return
   validate(load_config(name, None))
+
+
+def test_a_warmup_longer_than_training_is_refused():
+  config = load_config('digits_cnn', 'smoke')
+  config.schedule.warmup_steps = 5
+  with pytest.raises(UserError, match=re.escape('config.schedule.warmup_steps = 5 is longer than training '
+                                                '(num_train_steps = 4): the learning rate would never reach')):
+    validate(config)
+  config.schedule.warmup_steps = 4
+  validate(config)

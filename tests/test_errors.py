@@ -1,10 +1,13 @@
 """Bad user input: one line naming the problem, exit status 1, and no data lost."""
 
 import os
+import re
 
 import pytest
 
-from tests.helpers import launch, subprocess_env, tree_digest
+from tests.helpers import launch, load_config, subprocess_env, tree_digest
+from vision_jax.errors import UserError
+from vision_jax.tasks import run
 
 SMOKE = '--config=configs/digits_cnn.py:smoke'
 
@@ -104,3 +107,19 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(trained_workdi
                    '--config.schedule.base_lr=1e9', '--config.checkpoint_every_steps=100'])
   assert_one_line_error(result, 'became non-finite', 'last good checkpoint is step 4')
   assert sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']
+
+
+@pytest.mark.parametrize('config_name, key, value, message', [
+    ('digits_cnn', 'dataset.image_size', 8, 'LeNet-5 needs images of at least 12x12 pixels (its last pooling would '
+                                            'be empty), got 8x8: raise dataset.image_size'),
+    ('digit_scenes_yolo', 'model.size', 'z', "YOLOv8 size must be one of ('n', 's', 'm', 'l', 'x'), got 'z'"),
+    ('digit_scenes_faster_rcnn', 'model.neck', 'bifpn', "Faster R-CNN neck must be one of ('fpn', 'none'), got 'bifpn'"),
+])
+def test_what_a_model_cannot_take_is_one_user_error_line(tmp_path, config_name, key, value, message):
+  """Issue #28: model constructors' checks (sizes, names, an input too small) were ValueErrors or a
+  ZeroDivisionError printed inside a traceback; now UserErrors (ConfigError), which launch prints alone."""
+  config = load_config(config_name)
+  parent, leaf = key.split('.')
+  config[parent][leaf] = value
+  with pytest.raises(UserError, match=re.escape(message)):
+    run(config, str(tmp_path))

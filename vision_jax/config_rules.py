@@ -53,6 +53,12 @@ RULES = (
     Rule('dataset.std', _all_positive, 'must be > 0 (pixels are divided by it)'),
     Rule('distributed.initialization_timeout_s', lambda v: v >= 1, 'must be >= 1'),
     Rule('distributed.heartbeat_timeout_s', lambda v: v >= 1, 'must be >= 1'),
+    Rule('nms.iou_threshold', lambda v: 0 < v <= 1, 'must be in (0, 1] (boxes overlapping a kept one by more are '
+                                                     'suppressed)'),
+    Rule('nms.score_threshold', lambda v: 0 <= v < 1, 'must be in [0, 1)'),
+    Rule('nms.pre_nms_top_k', lambda v: v >= 1, 'must be >= 1'),
+    Rule('nms.max_detections', lambda v: v >= 1, 'must be >= 1'),
+    Rule('model.reg_max', lambda v: v >= 2, 'must be >= 2 (DFL bins per box side)'),
     Rule('init_from', _weights_exist, f'is neither a file, a folder, nor one of: {", ".join(sorted(NAMED))}'),
 )
 
@@ -77,8 +83,33 @@ def _bundled_splits(config) -> Optional[str]:
   return None
 
 
+# Keys a bundled dataset ignores, with the one value that says so: anything else would be silently
+# without effect (the array sources have no augmentation; the digit scenes are always 128x128).
+BUNDLED_IGNORES = {**{name: {'augment': 'none'} for name in BUNDLED},
+                   'digit_scenes': {'image_size': 0}}
+
+
+def _bundled_ignored_keys(config) -> Optional[str]:
+  dataset = config.get('dataset', {})
+  for key, neutral in BUNDLED_IGNORES.get(dataset.get('name'), {}).items():
+    if dataset.get(key, neutral) != neutral:
+      return (f'config.dataset.{key} = {dataset[key]!r} has no effect on the bundled dataset {dataset.name!r} '
+              f'(leave it {neutral!r})')
+  return None
+
+
+def _warmup_within_training(config) -> Optional[str]:
+  """A warm-up longer than training never reaches the base learning rate (nor its schedule)."""
+  warmup, steps = lookup(config, 'schedule.warmup_steps'), config.get('num_train_steps', 0)
+  if warmup is _MISSING or not steps or warmup <= steps:
+    return None
+  return (f'config.schedule.warmup_steps = {warmup} is longer than training (num_train_steps = {steps}): '
+          'the learning rate would never reach schedule.base_lr')
+
+
 # Checks across keys: config -> a message, or None when the config is fine.
-CHECKS: tuple[Callable[[Any], Optional[str]], ...] = (_bundled_normalisation, _bundled_splits)
+CHECKS: tuple[Callable[[Any], Optional[str]], ...] = (_bundled_normalisation, _bundled_splits,
+                                                      _bundled_ignored_keys, _warmup_within_training)
 
 _MISSING = object()
 

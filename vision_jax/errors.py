@@ -18,3 +18,8 @@ def first_line(error: BaseException) -> str:
   """The first non-empty line of an exception's message (its type name if it has none)."""
   lines = [line for line in str(error).strip().splitlines() if line.strip()]
   return lines[0] if lines else type(error).__name__
+
+
+class ConfigError(UserError, ValueError):
+  """A config value a model or detector family cannot take (a size, a name, an input too small),
+  found while it is built: one line like every UserError, and still a ValueError for callers."""

@@ -169,6 +169,14 @@ BAD_COCO = {
     'image file missing': (lambda d: d['images'][0].update(file_name='images/nothing.png'),
                            'nothing.png: file does not exist'),
     'wrong image size': (lambda d: d['images'][0].update(width=64), 'is 128x128 pixels but the JSON says 64x128'),
+    'bbox holding a string': (lambda d: annotation(d).update(bbox=[10, 10, 'wide', 5]),
+                              'annotation 1: bbox must be 4 numbers [x, y, width, height], got [10, 10, "wide", 5]'),
+    'bbox null': (lambda d: annotation(d).update(bbox=None), 'annotation 1: bbox must be 4 numbers'),
+    'bbox of 3 numbers': (lambda d: annotation(d).update(bbox=[1, 2, 3]), 'annotation 1: bbox must be 4 numbers'),
+    'area a string': (lambda d: annotation(d).update(area='big'), 'annotation 1: area must be a number, got "big"'),
+    'image width a string': (lambda d: d['images'][0].update(width='128'),
+                             'image entry 0: height and width must be integers, got [128, "128"]'),
+    'image id null': (lambda d: d['images'][0].update(id=None), 'image entry 0: needs an integer "id"'),
 }
 
 

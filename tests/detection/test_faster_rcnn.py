@@ -3,6 +3,7 @@ inputs a detector meets: images without boxes, sub-pixel boxes, many ground trut
 smaller than its anchors. Each must give a finite loss and gradients."""
 
 import functools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ import pytest
 from vision_jax.detection import coders
 from vision_jax.detection.faster_rcnn import PADDING, FasterRCNN, box_head_loss, detect, sample_rois
 from vision_jax.detection.families import build_detector
+from vision_jax.errors import ConfigError
 from vision_jax.train.steps import apply_for_training
 
 GT = jnp.array([[10.0, 10.0, 40.0, 40.0], [50.0, 60.0, 90.0, 100.0], [0.0, 0.0, 0.0, 0.0]])
@@ -169,3 +171,15 @@ def test_backbones_take_every_zoo_classifier_weight_but_its_head(backbone, neck,
   theirs = traverse_util.flatten_dict(shapes(zoo, 224)['params'])
   expected = {k: v.shape for k, v in theirs.items() if k[0] not in ('fc', 'fc8')}
   assert {k: v.shape for k, v in ours.items()} == expected
+
+
+def test_an_input_whose_sides_are_not_multiples_of_the_coarsest_stride_is_refused():
+  """237x311 would give anchor strides 3/7/15 instead of 4/8/16 (wrong boxes, silently); torchvision
+  pads it to 256x320 (size_divisible=32; the tiny backbone's coarsest stride is 16, so 240x320),
+  which runs."""
+  detector = tiny_detector(64)
+  with pytest.raises(ConfigError, match=re.escape('Faster R-CNN input 237x311 must have sides divisible by 16 '
+                                                  '(its coarsest feature stride): pad the images to a multiple of 16')):
+    jax.eval_shape(detector.model.init, jax.random.PRNGKey(0), jnp.zeros((1, 237, 311, 1)))
+  shapes = jax.eval_shape(detector.model.init, jax.random.PRNGKey(0), jnp.zeros((1, 240, 320, 1)))
+  assert 'params' in shapes

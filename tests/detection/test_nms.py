@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from vision_jax.detection.boxes import corners_to_center
-from vision_jax.detection.nms import per_class_nms
+from vision_jax.detection.nms import greedy_nms, per_class_nms
 from vision_jax.detection.ssd import postprocess
 
 
@@ -65,3 +65,17 @@ def test_more_detections_than_candidates_pads_with_absent_ones():
   out_boxes, out_scores, labels, valid = map(np.asarray, per_class_nms(boxes, scores, 0.1, 0.99, 5, 16))
   assert out_boxes.shape == (16, 4) and int(valid.sum()) == 10 and not out_scores[10:].any()
   np.testing.assert_allclose(out_scores[:10], np.sort(scores.reshape(-1))[::-1], rtol=1e-6)
+
+
+def test_vmapped_greedy_nms_runs_one_loop_of_slices_with_the_per_image_results():
+  """Under vmap the NMS loop keeps the batch as a leading dim (no gathers in its body, which
+  onnxruntime cannot run inside a Loop) and gives each image's own keep mask."""
+  rng = np.random.default_rng(3)
+  boxes = np.stack([random_boxes(rng, 20) for _ in range(3)])
+  scores = -np.sort(-rng.uniform(size=(3, 20)).astype(np.float32), axis=1)
+  batched = jax.vmap(lambda b, s: greedy_nms(b, s, 0.4))
+  np.testing.assert_array_equal(np.asarray(batched(boxes, scores)),
+                                [np.asarray(greedy_nms(b, s, 0.4)) for b, s in zip(boxes, scores)])
+  loop = [e for e in jax.make_jaxpr(batched)(boxes, scores).jaxpr.eqns if e.primitive.name == 'scan'][0]   # fori_loop
+  body = str(loop.params['jaxpr'])
+  assert 'dynamic_slice[' in body and 'gather[' not in body and 'scatter[' not in body

@@ -1,15 +1,17 @@
-"""Export to a TensorFlow SavedModel, run in TensorFlow against the JAX predictor on real photos
-and digit scenes; bad export requests end in one line."""
+"""Export to a TensorFlow SavedModel and to ONNX, run in TensorFlow and onnxruntime against the JAX
+predictor on real photos and digit scenes; bad export requests end in one line."""
 
 import json
 
 import numpy as np
+import onnxruntime
 import pytest
 import tensorflow as tf
 
 from vision_jax import inference
 from vision_jax.data.digit_scenes import make_scene
 from vision_jax.errors import UserError
+from vision_jax.inference import export as export_module
 from vision_jax.inference.export import export
 
 
@@ -18,11 +20,21 @@ def run_saved_model(path: str, images: np.ndarray) -> dict:
   return {k: v.numpy() for k, v in model.signatures['serving_default'](images=tf.constant(images)).items()}
 
 
-def test_classifier_saved_model_gives_the_predictors_logits(classifier_workdir):
-  out = export(str(classifier_workdir), 'saved_model', batch_size=2)
+def run_onnx(path: str, images: np.ndarray) -> dict:
+  session = onnxruntime.InferenceSession(f'{path}/model.onnx', providers=['CPUExecutionProvider'])
+  names = [output.name for output in session.get_outputs()]
+  return dict(zip(names, session.run(names, {'images': images})))
+
+
+RUNTIMES = {'saved_model': run_saved_model, 'onnx': run_onnx}
+
+
+@pytest.mark.parametrize('fmt', sorted(RUNTIMES))
+def test_classifier_export_gives_the_predictors_logits(classifier_workdir, fmt):
+  out = export(str(classifier_workdir), fmt, batch_size=2)
   predictor = inference.load(str(classifier_workdir))
   images = predictor.prepare([predictor.read('skimage:coffee'), predictor.read('skimage:chelsea')])
-  got, want = run_saved_model(out, images), predictor.outputs(images)
+  got, want = RUNTIMES[fmt](out, images), predictor.outputs(images)
   np.testing.assert_allclose(got['logits'], want['logits'], rtol=1e-4, atol=1e-5)
   np.testing.assert_allclose(got['probabilities'], want['probabilities'], rtol=1e-4, atol=1e-6)
   spec = json.load(open(f'{out}/input.json'))
@@ -30,12 +42,13 @@ def test_classifier_saved_model_gives_the_predictors_logits(classifier_workdir):
   assert 'float32 (2, 28, 28, 1)' in open(f'{out}/README.md').read()
 
 
-def test_detector_saved_model_gives_the_predictors_detections_nms_included(detector_workdir):
-  out = export(str(detector_workdir), 'saved_model', batch_size=2)
+@pytest.mark.parametrize('fmt', sorted(RUNTIMES))
+def test_detector_export_gives_the_predictors_detections_nms_included(detector_workdir, fmt):
+  out = export(str(detector_workdir), fmt, batch_size=2)
   predictor = inference.load(str(detector_workdir))
   scene = (make_scene(3, 'test')[0] * 255).round().astype(np.uint8)
   images = predictor.prepare([predictor.read(scene), predictor.read('skimage:coffee')])
-  got, want = run_saved_model(out, images), predictor.outputs(images)
+  got, want = RUNTIMES[fmt](out, images), predictor.outputs(images)
   assert want['valid'].sum() > 0
   np.testing.assert_array_equal(got['valid'], want['valid'])
   np.testing.assert_array_equal(got['labels'][want['valid']], want['labels'][want['valid']])   # same labels, same order
@@ -43,12 +56,13 @@ def test_detector_saved_model_gives_the_predictors_detections_nms_included(detec
   np.testing.assert_allclose(got['scores'], want['scores'], atol=1e-5)
 
 
-def test_bad_export_requests_are_one_line(classifier_workdir, tmp_path):
+def test_bad_export_requests_are_one_line(classifier_workdir, tmp_path, monkeypatch):
   with pytest.raises(UserError, match="unknown export format 'tflite'; choose one of: saved_model, onnx"):
     export(str(classifier_workdir), 'tflite')
   with pytest.raises(UserError, match='is not a training workdir'):
     export(str(tmp_path), 'saved_model')
   with pytest.raises(UserError, match='ONNX export needs jax2onnx'):
+    monkeypatch.setattr(export_module, 'to_onnx', None)
     export(str(classifier_workdir), 'onnx')
 
 

@@ -96,3 +96,15 @@ def test_sigterm_saves_at_the_next_step_then_relaunch_matches_uninterrupted_run(
   assert final.returncode == 0, final.stderr[-3000:]
   assert f'resumed from {preempted}/checkpoints/{step}' in final.stderr
   _assert_same_run(str(preempted), str(reference))
+
+
+def test_each_train_line_says_how_many_steps_it_averages_also_after_a_resume(tmp_path):
+  """Issue #28: the line after a resume averages only the steps since the restored checkpoint
+  (README says so); steps_averaged makes that visible."""
+  args = ['--config=configs/digits_cnn.py:smoke', '--config.log_every_steps=4', '--config.checkpoint_every_steps=2',
+          '--config.eval_every_steps=0', f'--workdir={tmp_path}']
+  assert launch(args + ['--config.num_train_steps=6']).returncode == 0
+  resumed = launch(args + ['--config.num_train_steps=12'])
+  assert resumed.returncode == 0 and 'resumed from' in resumed.stderr, resumed.stderr[-3000:]
+  lines = [(r['step'], r['steps_averaged']) for r in metrics(str(tmp_path), 'train')]
+  assert lines == [(4, 4), (6, 2), (8, 2), (12, 4)]

@@ -9,6 +9,7 @@ them out). Nothing is ever written into the data folders.
 import concurrent.futures
 import dataclasses
 import json
+import math
 import os
 import xml.etree.ElementTree as ET
 from typing import Optional
@@ -195,6 +196,32 @@ def load_json(path: str, key: str) -> dict:
   return data
 
 
+def image_entry_problem(im) -> Optional[str]:
+  """What is malformed in a COCO "images" entry (id an integer, file_name a string, height and
+  width integers when given), or None."""
+  def integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+  if not isinstance(im, dict) or not integer(im.get('id')) or not isinstance(im.get('file_name'), str):
+    return f'needs an integer "id" and a string "file_name", got {json.dumps(im)[:80]}'
+  if not all(integer(im.get(k, -1)) for k in ('height', 'width')):
+    return f'height and width must be integers, got {json.dumps([im.get("height"), im.get("width")])}'
+  return None
+
+
+def annotation_numbers(ann: dict) -> tuple[tuple[float, ...], float, bool] | str:
+  """A COCO annotation's (bbox (x, y, w, h), area (-1: absent), iscrowd) as numbers, or what is
+  malformed: bbox not 4 numbers, area or iscrowd not a number (strings, nulls, lists)."""
+  def number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+  bbox = ann.get('bbox', (0, 0, 0, 0))
+  if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(number(v) for v in bbox):
+    return f'bbox must be 4 numbers [x, y, width, height], got {json.dumps(bbox)[:60]}'
+  for key, default in (('area', -1), ('iscrowd', 0)):
+    if not number(ann.get(key, default)):
+      return f'{key} must be a number, got {json.dumps(ann[key])[:60]}'
+  return tuple(float(v) for v in bbox), float(ann.get('area', -1)), bool(ann.get('iscrowd', 0))
+
+
 def read_coco_json(path: str, key: str, image_dir: str = '', decode: bool = True,
                    category_ids: Optional[tuple[int, ...]] = None) -> tuple[DetectionSet, list[Problem]]:
   """The images and boxes of a COCO-style JSON (image paths relative to image_dir, else to the JSON's
@@ -205,12 +232,18 @@ def read_coco_json(path: str, key: str, image_dir: str = '', decode: bool = True
   ids = category_ids or tuple(sorted(names))
   label_of = {c: i for i, c in enumerate(ids)}
   folder = image_dir or os.path.dirname(os.path.abspath(path))
-  images = {int(im['id']): im for im in data['images']}
+  problems, images = [], {}
+  for index, im in enumerate(data['images']):
+    problem = image_entry_problem(im)
+    if problem:
+      problems.append(Problem(f'image entry {index}', problem))
+    else:
+      images[im['id']] = im
   order = sorted(images)
   paths = [os.path.join(folder, images[i]['file_name']) for i in order]
-  problems, readable = [], {}
+  readable = {}
   for image_id, file, size in zip(order, paths, image_sizes(paths, decode)):
-    listed = (int(images[image_id].get('height', -1)), int(images[image_id].get('width', -1)))
+    listed = (images[image_id].get('height', -1), images[image_id].get('width', -1))
     if isinstance(size, str):
       problems.append(Problem(file, size))
     elif size != listed:
@@ -231,15 +264,17 @@ def read_coco_json(path: str, key: str, image_dir: str = '', decode: bool = True
     if image_id not in readable:
       continue  # its image is already listed as a problem
     height, width = readable[image_id]
-    x, y, w, h = (float(v) for v in ann.get('bbox', (0, 0, 0, 0)))
+    fields = annotation_numbers(ann)
+    if isinstance(fields, str):
+      problems.append(Problem(where, f'{fields} ({images[image_id]["file_name"]})'))
+      continue
+    (x, y, w, h), area, crowd = fields
     problem = box_problem(x, y, x + w, y + h, width, height)
     if problem:
       problems.append(Problem(where, f'{problem} ({images[image_id]["file_name"]})'))
       continue
-    crowd = bool(ann.get('iscrowd', 0))
-    objects[image_id].append((normalised(x, y, x + w, y + h, width, height), label_of[category], crowd,
-                              float(ann.get('area', -1))))
-    kept.append({**ann, 'area': float(ann.get('area') or w * h), 'iscrowd': int(crowd)})
+    objects[image_id].append((normalised(x, y, x + w, y + h, width, height), label_of[category], crowd, area))
+    kept.append({**ann, 'area': area if area > 0 else w * h, 'iscrowd': int(crowd)})
   records = [make_record(os.path.join(folder, images[i]['file_name']), i, *readable[i], objects[i])
              for i in order if i in readable]
   truth = {'images': [images[i] for i in order if i in readable], 'annotations': kept,

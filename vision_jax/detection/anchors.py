@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from vision_jax.errors import ConfigError
+
 FPN_SIZES = ((32,), (64,), (128,), (256,), (512,))
 C4_SIZES = ((128, 256, 512),)
 RATIOS = (0.5, 1.0, 2.0)
@@ -39,6 +41,6 @@ def level_anchors(image_hw: tuple[int, int], grids: Sequence[tuple[int, int]],
                   sizes: Sequence[Sequence[float]] = FPN_SIZES, ratios: Sequence[float] = RATIOS) -> list[np.ndarray]:
   """Anchors of each level for an image_hw input whose levels have the given grid sizes."""
   if len(grids) != len(sizes):
-    raise ValueError(f'{len(grids)} feature levels but {len(sizes)} anchor size groups')
+    raise ConfigError(f'{len(grids)} feature levels but {len(sizes)} anchor size groups')
   return [grid_anchors(base_anchors(s, ratios), grid, (image_hw[0] // grid[0], image_hw[1] // grid[1]))
           for grid, s in zip(grids, sizes)]

@@ -14,6 +14,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from vision_jax.errors import ConfigError
+
 
 @dataclasses.dataclass(frozen=True)
 class DefaultBoxSpec:
@@ -71,7 +73,7 @@ def default_boxes(spec: DefaultBoxSpec) -> np.ndarray:
   feature map, then row, column, then box."""
   n = len(spec.feature_maps)
   if not len(spec.min_sizes) == len(spec.max_sizes) == len(spec.aspect_ratios) == n:
-    raise ValueError(f'{n} feature maps need {n} min sizes, max sizes and aspect-ratio lists, got '
+    raise ConfigError(f'{n} feature maps need {n} min sizes, max sizes and aspect-ratio lists, got '
                      f'{len(spec.min_sizes)}, {len(spec.max_sizes)} and {len(spec.aspect_ratios)}')
   boxes = []
   for k, f in enumerate(spec.feature_maps):

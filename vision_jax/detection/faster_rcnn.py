@@ -25,6 +25,7 @@ Boxes are [ymin, xmin, ymax, xmax] in input pixels; num_classes counts object cl
 of the head is the background.
 """
 
+import math
 import re
 from typing import Any, Optional, Sequence
 
@@ -43,6 +44,7 @@ from vision_jax.detection.losses import smooth_l1
 from vision_jax.detection.matching import IGNORED, NEGATIVE, POSITIVE, label_anchors, sample_balanced
 from vision_jax.detection.nms import greedy_nms, per_class_nms
 from vision_jax.detection.roi_align import multilevel_roi_align
+from vision_jax.errors import ConfigError
 from vision_jax.models.backbones import BACKBONES, trunk_levels
 from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
@@ -193,6 +195,16 @@ def detect(class_logits: jnp.ndarray, box_deltas: jnp.ndarray, proposals: jnp.nd
   return {'boxes': out_boxes, 'scores': out_scores, 'labels': labels, 'valid': valid}
 
 
+def check_divisible(height: int, width: int, grids: Sequence[tuple[int, int]]) -> None:
+  """Anchor strides are input size / grid size, exact only when the input's sides are multiples of
+  the coarsest backbone level's stride (32 for R50-FPN's C5, torchvision's size_divisible):
+  otherwise they come out wrong (3, 7, 15 for 4, 8, 16) and so does every box: refused."""
+  coarsest = 2 ** round(math.log2(max(height / grids[-1][0], 1)))
+  if height % coarsest or width % coarsest:
+    raise ConfigError(f'Faster R-CNN input {height}x{width} must have sides divisible by {coarsest} (its coarsest '
+                      f'feature stride): pad the images to a multiple of {coarsest}')
+
+
 class FasterRCNN(ConvChoice, nn.Module):
   """See the module docstring. In training, pass the ground truth (gt_boxes (B, G, 4) in input
   pixels, 0-based gt_labels, gt_valid); RoI sampling draws from the 'sample' RNG stream.
@@ -232,7 +244,7 @@ class FasterRCNN(ConvChoice, nn.Module):
   def features(self, images, train: bool):
     """(feature levels, how many of them RoIs pool from, box head) for the configured backbone and neck."""
     if self.neck not in NECKS:
-      raise ValueError(f'Faster R-CNN neck must be one of {NECKS}, got {self.neck!r}')
+      raise ConfigError(f'Faster R-CNN neck must be one of {NECKS}, got {self.neck!r}')
     trunk, levels = trunk_levels(self.backbone, self.levels, self.backbone_args, self.dtype, images, train)
     pooled = len(levels)
     if self.neck == 'fpn':
@@ -247,8 +259,9 @@ class FasterRCNN(ConvChoice, nn.Module):
     levels, num_pooled, box_head = self.features(images.astype(self.dtype), train)
     sizes = self.sizes()
     if len(levels) != len(sizes):
-      raise ValueError(f'{len(levels)} feature levels but {len(sizes)} anchor size groups')
+      raise ConfigError(f'{len(levels)} feature levels but {len(sizes)} anchor size groups')
     grids = [tuple(x.shape[1:3]) for x in levels]
+    check_divisible(height, width, grids[:num_pooled])   # the backbone's levels (P6 is pooled from P5)
     strides = [height // g[0] for g in grids]
     anchors = [jnp.asarray(a) for a in level_anchors((height, width), grids, sizes, self.aspect_ratios)]
     num_anchors = len(sizes[0]) * len(self.aspect_ratios)

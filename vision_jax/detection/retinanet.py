@@ -35,6 +35,7 @@ from vision_jax.detection.detector import DETECTORS, Detector
 from vision_jax.detection.losses import sigmoid_focal_loss
 from vision_jax.detection.matching import IGNORED, POSITIVE, label_anchors
 from vision_jax.detection.nms import batched_nms
+from vision_jax.errors import ConfigError
 from vision_jax.models.backbones import BACKBONES, trunk_levels
 from vision_jax.models.layers import Conv, ConvChoice
 from vision_jax.models.necks import FPN
@@ -62,7 +63,7 @@ class Subnet(nn.Module):
   @nn.compact
   def __call__(self, levels: Sequence[jnp.ndarray]) -> list[jnp.ndarray]:
     if self.norm not in HEAD_NORMS:
-      raise ValueError(f'RetinaNet head_norm must be one of {HEAD_NORMS}, got {self.norm!r}')
+      raise ConfigError(f'RetinaNet head_norm must be one of {HEAD_NORMS}, got {self.norm!r}')
     init, grouped = nn.initializers.normal(0.01), self.norm == 'group'
     width = levels[0].shape[-1]
     convs = [Conv(width, (3, 3), padding=((1, 1), (1, 1)), use_bias=not grouped, dtype=self.dtype, kernel_init=init,
@@ -103,7 +104,7 @@ class RetinaNet(ConvChoice, nn.Module):
                              train)
     extra = len(self.anchor_sizes) - len(levels)
     if extra < 0:
-      raise ValueError(f'{len(levels)} backbone levels but {len(self.anchor_sizes)} anchor size groups')
+      raise ConfigError(f'{len(levels)} backbone levels but {len(self.anchor_sizes)} anchor size groups')
     levels = FPN(self.fpn_features, extra_convs=extra, dtype=self.dtype, name='fpn')(levels)
     grids = [tuple(x.shape[1:3]) for x in levels]
     anchors = level_anchors((height, width), grids, self.anchor_sizes, self.aspect_ratios)

@@ -27,7 +27,7 @@ from vision_jax.detection.detector import DETECTORS, Detector
 from vision_jax.detection.matching import batch_match
 from vision_jax.detection.nms import batched_per_class_nms
 from vision_jax.detection.losses import smooth_l1
-from vision_jax.errors import UserError
+from vision_jax.errors import ConfigError, UserError
 from vision_jax.models.backbones import BACKBONES, trunk_levels, xavier_conv
 from vision_jax.models.layers import Conv, ConvChoice, DepthwiseConv, batch_norm
 from vision_jax.registry import Registry
@@ -69,7 +69,7 @@ class SSD(ConvChoice, nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     if self.head not in HEADS:
-      raise ValueError(f'SSD head must be one of {HEADS}, got {self.head!r}')
+      raise ConfigError(f'SSD head must be one of {HEADS}, got {self.head!r}')
     x = x.astype(self.dtype)
     _, sources = trunk_levels(self.backbone, self.levels, self.backbone_args, self.dtype, x, train)
     for k, (mid, out, kernel, strides, padding) in enumerate(self.extras):
@@ -80,7 +80,7 @@ class SSD(ConvChoice, nn.Module):
         x = nn.relu(xavier_conv(out, kernel, strides, padding, dtype=self.dtype, name=f'extra{k}_2')(x))
       sources.append(x)
     if len(sources) != len(self.boxes_per_location):
-      raise ValueError(f'{len(sources)} feature maps but boxes_per_location has {len(self.boxes_per_location)} entries')
+      raise ConfigError(f'{len(sources)} feature maps but boxes_per_location has {len(self.boxes_per_location)} entries')
     locs, logits, features = [], [], {}
     for k, (source, n) in enumerate(zip(sources, self.boxes_per_location)):
       features[f'source{k}'] = source

@@ -2,10 +2,10 @@
 
 - 'saved_model': a TensorFlow SavedModel (jax2tf, native serialisation: the jitted function as
   StableHLO, weights as variables), signature `serving_default(images)`; runs wherever TF runs.
-- 'onnx': an ONNX model through jax2onnx, when it is installed. It is not part of any extra yet:
-  jax2onnx 0.17.1 requires orbax-checkpoint < 0.11.37 (we pin 0.12.8), and it replaces
-  flax.linen's max_pool with an nnx-style function that linen models cannot call (LeNet-5 fails
-  with "patched_max_pool() takes 1 positional argument"). Without it the request is one line.
+- 'onnx': an ONNX model (jax2onnx, weights as constants, opset 23), input `images`; runs in
+  onnxruntime. Needs the `export` extra and jax2onnx (`make export`: jax2onnx 0.17.1 caps
+  orbax-checkpoint below our pin, so it is installed without its dependencies); without it the
+  request is one line. How it is traced: vision_jax/inference/to_onnx.py.
 
 The exported function, for a fixed batch size (1 by default), is the predictor's own (`Predictor.apply` with the workdir's weights, the
 XLA convolution): inputs are prepared images (float32 (N, H, W, C), resized and normalised as
@@ -30,9 +30,9 @@ from jax._src.lib.mlir.dialects import hlo
 from jax.experimental import jax2tf
 
 try:
-  import jax2onnx
-except ImportError:   # not installable beside our pins yet (see the module docstring)
-  jax2onnx = None
+  from vision_jax.inference import to_onnx
+except ImportError:   # jax2onnx is optional (`make export`)
+  to_onnx = None
 
 from vision_jax.errors import UserError
 from vision_jax.inference.predictors import Classifier, Detector, Predictor, load
@@ -79,17 +79,14 @@ def export_saved_model(predictor: Predictor, out: str, batch_size: int) -> str:
 
 
 def export_onnx(predictor: Predictor, out: str, batch_size: int) -> str:
-  """model.onnx of predictor.apply with its weights as constants, for batches of batch_size."""
-  if jax2onnx is None:
-    raise UserError('ONNX export needs jax2onnx, which is not installable beside our pins yet (jax2onnx 0.17.1 '
-                    'requires orbax-checkpoint < 0.11.37; we pin 0.12.8): use --config.export=saved_model') from None
-  h, w, c = predictor.source.image_shape
+  """model.onnx of predictor.apply with its weights as constants, for batches of batch_size;
+  NMS included (every family: the loops lower to ONNX Loop)."""
+  if to_onnx is None:
+    raise UserError('ONNX export needs jax2onnx and onnxruntime: run `make export` (or pip install -e ".[export]" '
+                    'and pip install --no-deps jax2onnx==0.17.1), or use --config.export=saved_model') from None
   variables = jax.device_get(predictor.variables)
-  os.makedirs(out, exist_ok=True)
-  path = os.path.join(out, 'model.onnx')
-  jax2onnx.to_onnx(lambda images: predictor.apply(variables, images), [(batch_size, h, w, c)], return_mode='file',
-                   output_path=path, model_name='vision_jax')
-  return path
+  spec = jax.ShapeDtypeStruct((batch_size, *predictor.source.image_shape), jax.numpy.float32)
+  return to_onnx.write_onnx(lambda images: predictor.apply(variables, images), spec, os.path.join(out, 'model.onnx'))
 
 
 def input_spec(predictor: Predictor, batch_size: int) -> dict:

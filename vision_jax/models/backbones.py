@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.errors import ConfigError
 from vision_jax.models.csp import CSPDarknet
 from vision_jax.models.efficientnet import EfficientNetLite
 from vision_jax.models.layers import Conv, batch_norm, conv
@@ -168,7 +169,7 @@ def select(levels: dict, names: Sequence[str], backbone: str) -> list:
   levels when it lacks one."""
   missing = [n for n in names if n not in levels]
   if missing:
-    raise ValueError(f'backbone {backbone!r} has levels {", ".join(levels)}, not {", ".join(missing)}')
+    raise ConfigError(f'backbone {backbone!r} has levels {", ".join(levels)}, not {", ".join(missing)}')
   return [levels[n] for n in (names or levels)]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.errors import ConfigError
 from vision_jax.models.layers import Conv
 
 SCALES = {'n': (0.33, 0.25, 1024), 's': (0.33, 0.50, 1024), 'm': (0.67, 0.75, 768), 'l': (1.0, 1.0, 512),
@@ -36,7 +37,7 @@ class Scaling:
   def of(cls, size: str, width=None, depth=None) -> 'Scaling':
     """The size's scaling with width and/or depth overridden (None or 0: the size's own)."""
     if size not in SCALES:
-      raise ValueError(f'YOLOv8 size must be one of {tuple(SCALES)}, got {size!r}')
+      raise ConfigError(f'YOLOv8 size must be one of {tuple(SCALES)}, got {size!r}')
     d, w, cap = SCALES[size]
     return cls(depth or d, width or w, cap)
 

@@ -4,7 +4,10 @@ from typing import Any, Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
+from vision_jax.errors import ConfigError
 from vision_jax.models.layers import Conv, ConvChoice
+
+MIN_SIDE = 12   # SAME conv, pool /2, VALID 5x5 conv, pool /2: (12 // 2 - 4) // 2 = 1
 
 
 class LeNet5(ConvChoice, nn.Module):
@@ -24,6 +27,9 @@ class LeNet5(ConvChoice, nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     out = {}
+    if min(x.shape[1:3]) < MIN_SIDE:
+      raise ConfigError(f'LeNet-5 needs images of at least {MIN_SIDE}x{MIN_SIDE} pixels (its last pooling would be empty), '
+                        f'got {x.shape[1]}x{x.shape[2]}: raise dataset.image_size')
     x = x.astype(self.dtype)
     for i, width in enumerate(self.features):
       padding = 'SAME' if i == 0 else 'VALID'

@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.errors import ConfigError
 from vision_jax.models.layers import ConvChoice, batch_norm, conv, global_avg_pool, max_pool_same_as_torch
 
 
@@ -138,7 +139,7 @@ class CifarResNet(ConvChoice, nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     if (self.depth - 2) % 6:
-      raise ValueError(f'CIFAR ResNet depth must be 6n+2, got {self.depth}')
+      raise ConfigError(f'CIFAR ResNet depth must be 6n+2, got {self.depth}')
     n = (self.depth - 2) // 6
     out = {}
     x = x.astype(self.dtype)

@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from vision_jax.errors import ConfigError
 from vision_jax.models.layers import Conv, ConvChoice, adaptive_avg_pool, batch_norm
 
 # Channels per block; each block ends in a 2x2 max-pool.
@@ -34,7 +35,7 @@ class VGG(ConvChoice, nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     if self.head not in HEADS:
-      raise ValueError(f'VGG head must be one of {HEADS}, got {self.head!r}')
+      raise ConfigError(f'VGG head must be one of {HEADS}, got {self.head!r}')
     out = {}
     x = x.astype(self.dtype)
     for b, widths in enumerate(self.blocks):

@@ -74,11 +74,11 @@ class Checkpointer:
     missing = self._missing_file(path)
     if missing:
       raise Damaged(missing)
+    quiet_leftover_reads()   # before the metadata read too: a damaged one leaves reads in flight as well
     mismatch = self._first_mismatch(step, abstract_target)
     if mismatch:
       raise UserError(f'checkpoint {path} cannot be restored into this config ({mismatch}); it was '
                       'left untouched: use another --workdir or move the checkpoint away')
-    quiet_leftover_reads()
     try:
       return self.manager.restore(step, args=ocp.args.StandardRestore(abstract_target))
     except Exception as e:  # orbax and TensorStore raise many types for damaged data

@@ -213,9 +213,12 @@ def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequenc
         train_metrics = _mean_metrics(pending)
         check_finite(train_metrics, step, last_good, workdir)
         if log_now:
+          # steps_averaged: the log interval, or fewer on the first line after a resume (the steps
+          # before the restored checkpoint were averaged into lines the previous run wrote).
+          averaged = {'steps_averaged': len(pending)}
           pending.clear()
           rates = progress.update(step)
-          writer.write(step, 'train', {**train_metrics, **rates})
+          writer.write(step, 'train', {**train_metrics, **averaged, **rates})
           shown = {k: train_metrics[k] for k in loss_keys(train_metrics)[:4]}
           logging.info(progress.line(step, rates, shown))
       due = [e for e in evaluators if is_due(step, e.every_steps, num_steps)]

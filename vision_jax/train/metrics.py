@@ -2,7 +2,9 @@
 
 metrics.jsonl holds one JSON object per logged step and split, e.g.
   {"step": 500, "split": "eval", "loss": 0.07, "accuracy": 0.981, "top5_accuracy": 1.0}
-Train lines also carry learning_rate, steps_per_sec and images_per_sec. On resume,
+Train lines are means over their log interval and also carry learning_rate, steps_per_sec,
+images_per_sec and steps_averaged (the interval's length; after a resume, the first line averages
+only the steps since the restored checkpoint, and says how many). On resume,
 lines past the restored step (from work that the checkpoint rolled back) are dropped,
 so the file always describes one consistent run.
 """
