@@ -322,3 +322,18 @@ def test_image_pairs_give_the_digit_domains(tmp_path):
   assert batch['image'].shape == batch['target'].shape == (8, 32, 32, 3)
   grey_input = batch['image'].std(-1).max()
   assert grey_input < 1e-6 and batch['target'].std(-1).mean() > 0.01
+
+
+def test_an_image_the_header_check_passed_but_that_fails_to_decode_is_named_in_one_line(tmp_path):
+  """Issue #28: after check_images='header', damaged pixel data stopped training with a TensorFlow
+  InvalidArgumentError traceback that did not name the file."""
+  root = small_coco(tmp_path)
+  corrupt(root / 'images' / 'test_000001.png')
+  source = build_detection_source(coco_config(root, check_images='header'), 2, 2, 0)
+  message = (r"coco_json: 1 image\(s\) failed to decode while training \(.*test_000001.png: cannot be read as an "
+             r"image .*\); dataset.check_images='header' reads headers only")
+  with pytest.raises(UserError, match=message):
+    for _, _ in zip(range(20), source.train_batches(0)):
+      pass
+  with pytest.raises(UserError, match=message):
+    list(source.eval_batches())

@@ -15,15 +15,15 @@ GIF (first frame) decode to dataset.channels (grey repeated, alpha dropped, colo
 """
 
 import functools
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from vision_jax.data.batching import Batch, normalisation_problem
 from vision_jax.data import augment as aug
-from vision_jax.data.own_data import (DetectionSet, class_folders, read_coco_json, read_image_files, read_image_folder,
-                                      read_voc_folder, resolve, voc_class_names)
+from vision_jax.data.own_data import (DetectionSet, class_folders, image_sizes, read_coco_json, read_image_files,
+                                      read_image_folder, read_voc_folder, resolve, voc_class_names)
 from vision_jax.data.tfds_detection import DetectionPipeline
 from vision_jax.data.source import Source
 from vision_jax.data.tfds_source import (preprocess_fn, check_preprocessing, eval_pipeline,
@@ -62,6 +62,20 @@ def eval_shards(items: list, process_count: int) -> list[list]:
   """Contiguous parts of the eval items, one per process, sizes differing by at most one."""
   bounds = np.linspace(0, len(items), process_count + 1).round().astype(int)
   return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def naming_undecodable(batches: Iterator[Batch], paths: Sequence[str], what: str) -> Iterator[Batch]:
+  """batches, except that an image failing to decode mid-run (its pixels damaged: the start-up check
+  'header' reads headers only) stops with one line naming it, not a TensorFlow traceback."""
+  try:
+    yield from batches
+  except (tf.errors.InvalidArgumentError, tf.errors.DataLossError):
+    bad = [f'{path}: {size}' for path, size in zip(paths, image_sizes(list(paths), decode=True)) if isinstance(size, str)]
+    if not bad:
+      raise
+    raise UserError(f'{what}: {len(bad)} image(s) failed to decode while training ({bad[0]}'
+                    f'{", ..." if len(bad) > 1 else ""}); dataset.check_images=\'header\' reads headers only: fix or '
+                    "remove them, or relaunch with check_images='decode' (and skip_bad=True to train on the rest)") from None
 
 
 def cached(ds, decode, cache: bool):
@@ -110,15 +124,16 @@ class ImageFolderSource(Source):
     """Local train batches from global step `start_step` on, forever."""
     examples, decode = cached(self._examples(*self._train), self._decode, self.config.get('cache', False))
     preprocess = preprocess_fn(self.config, self.image_shape[0], train=True, seed=self.seed)
-    return train_pipeline(examples, preprocess, self.local_batch_size, start_step, len(self._train[0]), self.seed,
-                          decode)
+    return naming_undecodable(train_pipeline(examples, preprocess, self.local_batch_size, start_step,
+                                             len(self._train[0]), self.seed, decode), self._train[0], 'image_folder')
 
   def eval_batches(self) -> Iterator[Batch]:
     """Masked local eval batches; every process yields the same number of them."""
     paths, labels = zip(*self._eval) if self._eval else ((), ())
     preprocess = preprocess_fn(self.config, self.image_shape[0], train=False, seed=self.seed)
-    return eval_pipeline(self._examples(paths, labels), preprocess, self.local_eval_batch_size,
-                         -(-self._eval_max // self.local_eval_batch_size), self._decode)
+    return naming_undecodable(eval_pipeline(self._examples(paths, labels), preprocess, self.local_eval_batch_size,
+                                            -(-self._eval_max // self.local_eval_batch_size), self._decode),
+                              paths, 'image_folder')
 
 
 PAIR_AUGMENTATIONS = ('none', 'jitter')
@@ -191,13 +206,14 @@ class ImagePairsSource(Source):
   def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
     examples = tf.data.Dataset.from_tensor_slices({'path': tf.constant(self._train, tf.string)})
     examples, decode = cached(examples, self._decode, self.config.get('cache', False))
-    return train_pipeline(examples, self._preprocess(True), self.local_batch_size, start_step, len(self._train),
-                          self.seed, decode)
+    return naming_undecodable(train_pipeline(examples, self._preprocess(True), self.local_batch_size, start_step,
+                                             len(self._train), self.seed, decode), self._train, 'image_pairs')
 
   def eval_batches(self) -> Iterator[Batch]:
     examples = tf.data.Dataset.from_tensor_slices({'path': tf.constant(self._eval, tf.string)})
-    return eval_pipeline(examples, self._preprocess(False), self.local_eval_batch_size,
-                         -(-self._eval_max // self.local_eval_batch_size), self._decode)
+    return naming_undecodable(eval_pipeline(examples, self._preprocess(False), self.local_eval_batch_size,
+                                            -(-self._eval_max // self.local_eval_batch_size), self._decode),
+                              self._eval, 'image_pairs')
 
 
 def checked_shape(config) -> tuple[int, int]:
@@ -266,6 +282,13 @@ class FileDetectionSource(DetectionPipeline):
 
   def _eval_dataset(self):
     return records_dataset(self._eval_records)
+
+  def train_batches(self, start_step: int = 0) -> Iterator[Batch]:
+    return naming_undecodable(super().train_batches(start_step), [r.path for r in self._train_records],
+                              self.config.name)
+
+  def eval_batches(self) -> Iterator[Batch]:
+    return naming_undecodable(super().eval_batches(), [r.path for r in self._eval_records], self.config.name)
 
 
 def coco_sets(config) -> tuple[DetectionSet, DetectionSet]:
