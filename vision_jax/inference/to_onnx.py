@@ -34,7 +34,7 @@ def spatial_pool(params: dict) -> bool:
           and padding[0] == padding[3] == (0, 0) and undilated)
 
 
-def lower_nhwc_max_pool(plugin, ctx, eqn) -> None:
+def lower_nhwc_max_pool(ctx, eqn) -> None:
   """reduce_window_max over NHWC as Transpose(NCHW) -> MaxPool(2-D window, stride, pads) -> Transpose."""
   window, strides = eqn.params['window_dimensions'], eqn.params['window_strides']
   (top, bottom), (left, right) = (tuple(int(v) for v in pair) for pair in eqn.params['padding'][1:3])
@@ -65,7 +65,7 @@ def onnxruntime_max_pools():
   warnings about its own optional example plugins (equinox, dm-pix) are quieted."""
   original = ReduceWindowMaxPrimitivePlugin.lower
   ReduceWindowMaxPrimitivePlugin.lower = lambda self, ctx, eqn: (
-      lower_nhwc_max_pool(self, ctx, eqn) if spatial_pool(eqn.params) else original(self, ctx, eqn))
+      lower_nhwc_max_pool(ctx, eqn) if spatial_pool(eqn.params) else original(self, ctx, eqn))
   logger = logging.getLogger('jax2onnx')
   level = logger.level
   logger.setLevel(logging.ERROR)

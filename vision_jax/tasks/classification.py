@@ -18,6 +18,7 @@ from vision_jax.data import build_source
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.data.source import Source, write_card
 from vision_jax.tasks.registry import TASKS
+from vision_jax.tasks.use_trained import run_instead_of_training
 from vision_jax.train import parallel
 from vision_jax.train.loop import Method, Outcome, prepare_workdir, train_and_evaluate
 from vision_jax.train.losses import correct_top_k, cross_entropy_loss
@@ -108,13 +109,7 @@ def train(config, workdir: str) -> tuple[Outcome, nn.Module]:
 
 @TASKS.register('classification')
 def run(config, workdir: str):
-  """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
-  if config.get('export'):
-    from vision_jax.inference.export import export_command  # deferred: TensorFlow (absent on the GPU machine)
-    export_command(config, workdir)
-    return None
-  if config.get('predict_image'):
-    from vision_jax.inference.folder import predict_command  # deferred: TensorFlow (tf.data preprocessing)
-    predict_command(config, workdir)
+  """Train and evaluate, or export or predict with the workdir's model (tasks/use_trained.py)."""
+  if run_instead_of_training(config, workdir):
     return None
   return train(config, workdir)[0].final

@@ -25,6 +25,7 @@ from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
 from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.tasks.registry import TASKS
+from vision_jax.tasks.use_trained import run_instead_of_training
 from vision_jax.train import parallel
 from vision_jax.train.loop import Method, train_and_evaluate
 from vision_jax.train.optimizers import optimizer_from_config
@@ -141,14 +142,8 @@ def build(config, workdir: str) -> tuple[Method, list, DetectionSource]:
 
 @TASKS.register('detection')
 def run(config, workdir: str):
-  """Train and evaluate, or predict (config.predict_image: a file or a folder)."""
-  if config.get('export'):
-    from vision_jax.inference.export import export_command  # deferred: TensorFlow (absent on the GPU machine)
-    export_command(config, workdir)
-    return None
-  if config.get('predict_image'):
-    from vision_jax.inference.folder import predict_command  # deferred: TensorFlow (tf.data preprocessing)
-    predict_command(config, workdir)
+  """Train and evaluate, or export or predict with the workdir's model (tasks/use_trained.py)."""
+  if run_instead_of_training(config, workdir):
     return None
   method, evaluators, source = build(config, workdir)
   write_card(workdir, source)
