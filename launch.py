@@ -1,6 +1,6 @@
 """Launches one experiment: config file in, trained and evaluated model in WORKDIR out.
 
-  python launch.py --config=configs/digits_cnn.py[:smoke] --workdir=DIR [--config.key=value ...]
+  python launch.py --config=configs/digits_cnn.py[:smoke] --workdir=DIR [--config.key=value ...] [--dry_run]
 
 Relaunching the same command resumes from WORKDIR/checkpoints. On a cluster, start the
 same command on every process: jax.distributed is initialised from --coordinator_address
@@ -24,6 +24,8 @@ flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics and plo
 flags.DEFINE_string('coordinator_address', None, 'host:port of process 0 (multi-process runs).')
 flags.DEFINE_integer('num_processes', None, 'Number of processes (multi-process runs).')
 flags.DEFINE_integer('process_id', None, 'Index of this process (multi-process runs).')
+flags.DEFINE_bool('dry_run', False, 'Check the config, set up the data and the model, trace one train step to '
+                  'shapes, then stop: nothing is trained, compiled or written.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -32,7 +34,7 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   launching.hide_gpus_from_tensorflow()
   launching.start(FLAGS.config, FLAGS.workdir, FLAGS.coordinator_address, FLAGS.num_processes,
-                  FLAGS.process_id)
+                  FLAGS.process_id, FLAGS.dry_run)
 
 
 if __name__ == '__main__':

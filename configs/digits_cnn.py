@@ -39,4 +39,5 @@ def scorer_config(smoke: bool = False):
     c.num_train_steps = 20
     c.eval_every_steps = 20
     c.checkpoint_every_steps = 20
+    c.schedule.warmup_steps = 5  # within its 20 steps (config_rules: a longer one never reaches base_lr)
   return c

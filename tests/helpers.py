@@ -7,6 +7,11 @@ import os
 import subprocess
 import sys
 
+from absl import flags
+from ml_collections import config_flags
+
+from vision_jax.errors import UserError
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAUNCH = os.path.join(ROOT, 'launch.py')
 # Tests are compile-bound on CPU: skipping LLVM's optimisation passes halves a smoke launch
@@ -75,3 +80,16 @@ def tree_digest(path) -> str:
       with open(full, 'rb') as f:
         digest.update(os.path.relpath(full, path).encode() + f.read())
   return digest.hexdigest()
+
+
+def parse_launch_config(argv: list[str]):
+  """The config launch.py's flag parser builds from `argv` ([prog, --config=..., --config.K=V ...]), in
+  this process; a UserError where that parser fails (launch.py prints any of its errors as one line:
+  launching.parse_flags)."""
+  values = flags.FlagValues()
+  config_flags.DEFINE_config_file('config', None, 'config', flag_values=values, lock_config=True, sys_argv=argv)
+  try:
+    values(argv)
+    return values.config
+  except Exception as e:  # the parser's many types
+    raise UserError(f'flag parsing: {e}') from None

@@ -2,10 +2,12 @@
 
 import os
 import re
+import subprocess
 
 import pytest
 
-from tests.helpers import launch, load_config, subprocess_env, tree_digest
+from tests.helpers import ROOT, launch, load_config, parse_launch_config, subprocess_env, tree_digest
+from vision_jax import launching
 from vision_jax.errors import UserError
 from vision_jax.tasks import run
 
@@ -23,16 +25,35 @@ def assert_one_line_error(result, *fragments):
 
 @pytest.mark.parametrize('override, fragments', [
     ('--config.optimizer.nme=sgd', ["unknown config key 'optimizer.nme'", 'momentum, name']),
+    ('--config.batch_size=abc', ['--config.batch_size=abc']),
+])
+def test_bad_override_names_the_problem(tmp_path, override, fragments):
+  assert_one_line_error(launch([SMOKE, f'--workdir={tmp_path}', override]), *fragments)
+
+
+def start_in_process(capfd, workdir, *overrides: str, config: str = 'digits_cnn.py:smoke') -> subprocess.CompletedProcess:
+  """launch.py's path after the flag parser (launching.start) in this process, as a finished process:
+  (exit status, stdout, stderr). A launch in a subprocess costs 10-30 s of imports and compiles more."""
+  parsed = parse_launch_config(['launch.py', f'--config={ROOT}/configs/{config}', *overrides])
+  code = 0
+  try:
+    launching.start(parsed, str(workdir))
+  except SystemExit as e:
+    code = e.code
+  out, err = capfd.readouterr()
+  return subprocess.CompletedProcess([], code, out, err)
+
+
+@pytest.mark.parametrize('override, fragments', [
     ('--config.optimizer.name=adagrad', ["unknown optimizer.name 'adagrad'", 'sgd, adam, adamw']),
     ('--config.schedule.name=step', ["unknown schedule.name 'step'", 'constant, piecewise, cosine, linear']),
     ('--config.model.name=resnet9', ["unknown model 'resnet9'", 'lenet5']),
     ('--config.task=segmentation', ["unknown task 'segmentation'", 'classification']),
     ('--config.dataset.name=no_such_dataset', ["unknown dataset 'no_such_dataset'"]),
-    ('--config.batch_size=abc', ['--config.batch_size=abc']),
     ('--config.keep_checkpoints=0', ['config.keep_checkpoints = 0 must be >= 1', 'could never resume']),
 ])
-def test_bad_config_names_the_problem(tmp_path, override, fragments):
-  assert_one_line_error(launch([SMOKE, f'--workdir={tmp_path}', override]), *fragments)
+def test_bad_config_names_the_problem(tmp_path, capfd, override, fragments):
+  assert_one_line_error(start_in_process(capfd, tmp_path / 'run', override), *fragments)
 
 
 @pytest.mark.parametrize('spec, fragment', [
@@ -54,10 +75,10 @@ def test_batch_not_divisible_by_device_count(tmp_path):
   assert_one_line_error(result, 'batch_size 16 is not divisible by the 3 devices')
 
 
-def test_unwritable_workdir(tmp_path):
+def test_unwritable_workdir(tmp_path, capfd):
   blocker = tmp_path / 'a_file'
   blocker.write_text('not a directory')
-  result = launch([SMOKE, f'--workdir={blocker}/run'])
+  result = start_in_process(capfd, f'{blocker}/run')
   assert_one_line_error(result, f'workdir {blocker}/run is not writable')
   assert blocker.read_text() == 'not a directory'
 
@@ -75,12 +96,12 @@ def trained_workdir(tmp_path_factory):
   return workdir
 
 
-def test_incompatible_checkpoint_is_named_and_kept(trained_workdir, tmp_path):
+def test_incompatible_checkpoint_is_named_and_kept(trained_workdir, tmp_path, capfd):
   import shutil
   workdir = tmp_path / 'run'
   shutil.copytree(trained_workdir, workdir)
   before = tree_digest(workdir / 'checkpoints')
-  result = launch([SMOKE, f'--workdir={workdir}', '--config.model.features=(8,16)'])
+  result = start_in_process(capfd, workdir, '--config.model.features=(8,16)')
   assert_one_line_error(result, f'checkpoint {workdir}/checkpoints/4 cannot be restored', 'left untouched')
   assert tree_digest(workdir / 'checkpoints') == before
 
@@ -99,12 +120,12 @@ def test_corrupt_checkpoint_is_named_and_kept(trained_workdir, tmp_path):
   assert tree_digest(workdir / 'checkpoints') == before
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(trained_workdir, tmp_path):
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(trained_workdir, tmp_path, capfd):
   import shutil
   workdir = tmp_path / 'run'
   shutil.copytree(trained_workdir, workdir)
-  result = launch([SMOKE, f'--workdir={workdir}', '--config.num_train_steps=20',
-                   '--config.schedule.base_lr=1e9', '--config.checkpoint_every_steps=100'])
+  result = start_in_process(capfd, workdir, '--config.num_train_steps=20', '--config.schedule.base_lr=1e9',
+                            '--config.checkpoint_every_steps=100')
   assert_one_line_error(result, 'became non-finite', 'last good checkpoint is step 4')
   assert sorted(os.listdir(workdir / 'checkpoints')) == ['2', '4']
 

@@ -5,6 +5,7 @@ Each rule applies when its key exists, so one table serves every task. Add the r
 config key here, each with a case in tests/test_config_rules.py.
 """
 
+import math
 import os
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -24,13 +25,32 @@ def _all_positive(values) -> bool:
   return all(v > 0 for v in (values if isinstance(values, (list, tuple)) else (values,)))
 
 
+def _all_numbers(values) -> bool:
+  return all(isinstance(v, (int, float)) and not isinstance(v, bool)
+             for v in (values if isinstance(values, (list, tuple)) else (values,)))
+
+
+def _multiplier_pairs(entries) -> bool:
+  """config.lr_multipliers: (regex, learning-rate multiplier >= 0) pairs."""
+  return all(isinstance(e, (list, tuple)) and len(e) == 2 and isinstance(e[0], str) and _all_numbers(e[1])
+             and e[1] >= 0 for e in entries)
+
+
+def _fraction(value) -> bool:
+  return 0 < value <= 1
+
+
 def _weights_exist(init_from: str) -> bool:
   """'' (none), a registered name, or a file or folder on disk; checked here because the loaders
   meet a missing file only after the data and the model are built."""
   return not init_from or init_from in NAMED or os.path.exists(init_from)
 
 
-RULES = (
+# The largest image side a config may ask for: one 8192 x 8192 RGB float32 image is 0.8 GB, and a resize
+# to an absurd side (a typo's 10**9) aborts XLA's compiler instead of raising.
+MAX_SIDE = 8192
+
+NAMED_RULES = (
     Rule('num_train_steps', lambda v: v >= 0, 'must be >= 0'),
     Rule('batch_size', lambda v: v > 0, 'must be > 0'),
     Rule('eval_batch_size', lambda v: v > 0, 'must be > 0'),
@@ -49,8 +69,11 @@ RULES = (
     Rule('cyclegan.pool_size', lambda v: v >= 0, 'must be >= 0 (0: no history pool)'),
     Rule('label_smoothing', lambda v: 0 <= v <= 1, 'must be in [0, 1]'),
     Rule('dataset.channels', lambda v: v >= 1, 'must be >= 1'),
-    Rule('dataset.image_size', lambda v: v >= 0, 'must be >= 0 (0: the native size)'),
+    Rule('dataset.image_size', lambda v: 0 <= v <= MAX_SIDE, f'must be in [0, {MAX_SIDE}] (0: the native size)'),
     Rule('dataset.std', _all_positive, 'must be > 0 (pixels are divided by it)'),
+    Rule('dataset.mean', _all_numbers, 'must be a number, or one per channel'),
+    Rule('preprocess.mean', _all_numbers, 'must be a number, or one per channel'),
+    Rule('preprocess.std', _all_positive, 'must be > 0 (pixels are divided by it)'),
     Rule('distributed.initialization_timeout_s', lambda v: v >= 1, 'must be >= 1'),
     Rule('distributed.heartbeat_timeout_s', lambda v: v >= 1, 'must be >= 1'),
     Rule('nms.iou_threshold', lambda v: 0 < v <= 1, 'must be in (0, 1] (boxes overlapping a kept one by more are '
@@ -58,9 +81,46 @@ RULES = (
     Rule('nms.score_threshold', lambda v: 0 <= v < 1, 'must be in [0, 1)'),
     Rule('nms.pre_nms_top_k', lambda v: v >= 1, 'must be >= 1'),
     Rule('nms.max_detections', lambda v: v >= 1, 'must be >= 1'),
+    Rule('lr_multipliers', _multiplier_pairs, "must be (REGEX, multiplier >= 0) pairs, e.g. (('^backbone/', 0.1),)"),
     Rule('model.reg_max', lambda v: v >= 2, 'must be >= 2 (DFL bins per box side)'),
     Rule('init_from', _weights_exist, f'is neither a file, a folder, nor one of: {", ".join(sorted(NAMED))}'),
 )
+
+# Keys that share a range: (holds, what the value must be, a value outside it (for the tests), keys).
+RANGES = (
+    (_fraction, 'must be in (0, 1]', 0.0, (
+        'dataset.crop_fraction', 'preprocess.crop_fraction', 'model.box_positive_fraction',
+        'model.rpn_positive_fraction', 'matching.iou_threshold', 'matching.positive_iou',
+        'model.box_foreground_iou', 'model.rpn_nms_threshold', 'schedule.decay_factor')),
+    (lambda v: 0 <= v < 1, 'must be in [0, 1)', 1.0, (
+        'model.dropout', 'model.dropout_rate', 'model.drop_path_rate', 'model.bn_momentum', 'gan.ema_decay',
+        'optimizer.b1', 'optimizer.b2', 'optimizer.momentum', 'dataset.translate', 'dataset.scale')),
+    (lambda v: 0 <= v <= 1, 'must be in [0, 1]', 1.5, (
+        'matching.negative_iou', 'losses.focal_alpha', 'dataset.mosaic', 'dataset.background_level',
+        'schedule.final_lr_fraction', 'predict_score_threshold', 'evals.pictures.score_threshold')),
+    (lambda v: v >= 0, 'must be >= 0', -1, (
+        'losses.alpha', 'losses.box', 'losses.cls', 'losses.coord', 'losses.dfl', 'losses.focal_gamma',
+        'losses.noobj', 'inpaint.adversarial_weight', 'inpaint.l2_weight', 'pix2pix.adversarial_weight',
+        'pix2pix.l1_weight', 'neural_style.content_weight', 'neural_style.style_weight', 'neural_style.tv_weight',
+        'gan.gp_weight', 'gan.r1_gamma', 'gan.d_lr', 'optimizer.weight_decay', 'optimizer.grad_clip_norm',
+        'dataset.brightness', 'dataset.gamma', 'dataset.max_shift', 'dataset.crop_padding', 'model.head_convs',
+        'fast_style.num_blocks', 'pix2pix.dropout_blocks', 'cyclegan.g_blocks', 'model.depth')),
+    (lambda v: v > 0, 'must be > 0', 0, (
+        'optimizer.eps', 'losses.beta', 'losses.box_beta', 'losses.rpn_beta', 'matching.neg_pos_ratio',
+        'model.roi_canonical_scale')),
+    (lambda v: v >= 1, 'must be >= 1', 0, (
+        'dataset.max_boxes', 'dataset.shuffle_buffer', 'dataset.num_test_scenes',
+        'model.grid_size', 'model.boxes_per_cell', 'model.fpn_features', 'model.representation',
+        'model.rpn_pre_nms_top_n_train', 'model.rpn_pre_nms_top_n_test', 'model.rpn_post_nms_top_n_train',
+        'model.rpn_post_nms_top_n_test', 'model.box_batch_size_per_image', 'model.rpn_batch_size_per_image',
+        'evals.pictures.num_images', 'gan.latent_dim', 'gan.d_steps', 'gan.num_eval_samples', 'losses.topk',
+        'export_batch_size', 'top_k', 'inpaint.hole', 'inpaint.bottleneck', 'inpaint.grid_images',
+        'fast_style.width', 'fast_style.grid_images', 'cyclegan.g_width', 'cyclegan.d_width', 'cyclegan.d_layers',
+        'cyclegan.grid_images', 'pix2pix.d_width', 'pix2pix.d_layers', 'pix2pix.grid_images')),
+    (lambda v: 1 <= v <= MAX_SIDE, f'must be in [1, {MAX_SIDE}] (pixels)', 0, (
+        'dataset.load_size', 'dataset.min_size', 'dataset.max_size', 'preprocess.image_size', 'evals.fid.image_size')),
+)
+RULES = NAMED_RULES + tuple(Rule(key, holds, must) for holds, must, _, keys in RANGES for key in keys)
 
 
 def _bundled_normalisation(config) -> Optional[str]:
@@ -107,6 +167,25 @@ def _warmup_within_training(config) -> Optional[str]:
           'the learning rate would never reach schedule.base_lr')
 
 
+def _no_nan(config, prefix: str = 'config') -> Optional[str]:
+  """NaN means nothing for any key (a range check would let it through: every comparison is False)."""
+  for key, value in config.items():
+    if hasattr(value, 'items'):
+      problem = _no_nan(value, f'{prefix}.{key}')
+      if problem:
+        return problem
+    elif any(isinstance(v, float) and math.isnan(v) for v in _flat(value)):
+      return f'{prefix}.{key} = {value!r} is not a number'
+  return None
+
+
+def _flat(value) -> list:
+  """The scalars of a value, lists and tuples flattened."""
+  if isinstance(value, (list, tuple)):
+    return [x for v in value for x in _flat(v)]
+  return [value]
+
+
 # Checks across keys: config -> a message, or None when the config is fine.
 CHECKS: tuple[Callable[[Any], Optional[str]], ...] = (_bundled_normalisation, _bundled_splits,
                                                       _bundled_ignored_keys, _warmup_within_training)
@@ -124,11 +203,23 @@ def lookup(config, key: str):
   return node
 
 
+def _holds(rule: Rule, value) -> bool:
+  """rule.holds(value), False for a value of a type the rule cannot compare (a word where a number
+  belongs: a tuple-typed key's override is not type-checked by the flag parser)."""
+  try:
+    return bool(rule.holds(value))
+  except (TypeError, ValueError):
+    return False
+
+
 def validate(config) -> None:
-  """UserError naming the first rule or check the config breaks."""
+  """UserError naming the first rule or check the config breaks (NaN first: it breaks every range)."""
+  nan = _no_nan(config)
+  if nan:
+    raise UserError(nan)
   for rule in RULES:
     value = lookup(config, rule.key)
-    if value is not _MISSING and value is not None and not rule.holds(value):
+    if value is not _MISSING and value is not None and not _holds(rule, value):
       raise UserError(f'config.{rule.key} = {value!r} {rule.must}')
   for check in CHECKS:
     problem = check(config)

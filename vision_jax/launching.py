@@ -14,6 +14,7 @@ from jax._src import distributed as jax_distributed
 from vision_jax.data import hide_gpus_from_tensorflow
 from vision_jax.errors import UserError, first_line, root_cause
 from vision_jax.tasks import run
+from vision_jax.train.loop import dry_run_line
 from vision_jax.train.metrics import summary_line
 from vision_jax.train.preemption import PREEMPTED_EXIT_STATUS, Preempted
 
@@ -196,13 +197,15 @@ def shutdown_distributed() -> None:
 
 
 def start(config, workdir: str, coordinator_address: Optional[str] = None, num_processes: Optional[int] = None,
-          process_id: Optional[int] = None) -> None:
-  """Joins the other processes (if any), then runs the experiment; a UserError from either becomes
-  one line on stderr and exit status 1."""
+          process_id: Optional[int] = None, dry_run: bool = False) -> None:
+  """Joins the other processes (if any), then runs the experiment (or its dry run); a UserError from
+  either becomes one line on stderr and exit status 1."""
   try:
     maybe_initialize_distributed(config, coordinator_address, num_processes, process_id)
-    final = run(config, workdir)
-    if final is not None:
+    final = run(config, workdir, dry_run=dry_run)
+    if dry_run:
+      print(dry_run_line(final), flush=True)
+    elif final is not None:
       print(summary_line(final), flush=True)
     shutdown_distributed()
   except UserError as e:

@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from tests.helpers import launch, metrics, start_launch
+from tests.helpers import launch, load_config, metrics, start_launch
+from vision_jax.tasks import run
 
 ARGS = ['--config=configs/digits_cnn.py:smoke', '--config.num_train_steps=60', '--config.log_every_steps=1',
         '--config.eval_every_steps=30', '--config.checkpoint_every_steps=3', '--config.keep_checkpoints=2']
@@ -101,10 +102,10 @@ def test_sigterm_saves_at_the_next_step_then_relaunch_matches_uninterrupted_run(
 def test_each_train_line_says_how_many_steps_it_averages_also_after_a_resume(tmp_path):
   """Issue #28: the line after a resume averages only the steps since the restored checkpoint
   (README says so); steps_averaged makes that visible."""
-  args = ['--config=configs/digits_cnn.py:smoke', '--config.log_every_steps=4', '--config.checkpoint_every_steps=2',
-          '--config.eval_every_steps=0', f'--workdir={tmp_path}']
-  assert launch(args + ['--config.num_train_steps=6']).returncode == 0
-  resumed = launch(args + ['--config.num_train_steps=12'])
-  assert resumed.returncode == 0 and 'resumed from' in resumed.stderr, resumed.stderr[-3000:]
+  config = load_config('digits_cnn')
+  config.update({'log_every_steps': 4, 'checkpoint_every_steps': 2, 'eval_every_steps': 0, 'num_train_steps': 6})
+  run(config, str(tmp_path))  # in this process: the resume, not the process boundary, is under test
+  config.num_train_steps = 12
+  run(config, str(tmp_path))
   lines = [(r['step'], r['steps_averaged']) for r in metrics(str(tmp_path), 'train')]
   assert lines == [(4, 4), (6, 2), (8, 2), (12, 4)]

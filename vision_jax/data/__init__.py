@@ -7,6 +7,9 @@ resumable) and eval_batches() (masked; each eval example exactly once), and the 
 
 import functools
 import importlib.util
+import os
+
+import numpy as np
 
 from vision_jax.data.batching import Batch
 from vision_jax.data.digit_domains import digit_domains_source
@@ -15,13 +18,38 @@ from vision_jax.data.digits import digits_source
 from vision_jax.data.faces import faces_source
 from vision_jax.data.images import content_image_source, photos_source
 from vision_jax.data.unpaired import UnpairedSource
+from vision_jax.errors import UserError
 
 BUNDLED = {'digits': digits_source, 'lfw_faces': faces_source, 'digit_domains': digit_domains_source,
            'content_image': content_image_source, 'photos': photos_source}
 
 
+def host_memory_bytes() -> int:
+  return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+
+
+def check_batches_fit(source, global_batch_size: int, eval_batch_size: int, process_count: int):
+  """`source`, or a UserError when one process's train or eval batch of its float32 images alone would
+  exceed this machine's memory (a typo's batch_size=10**9 would otherwise run the host out of memory)."""
+  image_bytes = 4 * int(np.prod(source.image_shape))
+  for key, size in (('batch_size', global_batch_size), ('eval_batch_size', eval_batch_size)):
+    needed, available = size // max(process_count, 1) * image_bytes, host_memory_bytes()
+    if needed > available:
+      raise UserError(f'config.{key} = {size} needs {needed / 2**30:.1f} GiB per process for its '
+                      f'{"x".join(map(str, source.image_shape))} images, more than this machine\'s '
+                      f'{available / 2**30:.1f} GiB')
+  return source
+
+
 def build_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                  process_index: int = 0, process_count: int = 1):
+  """check_batches_fit(the source of config.name, ...): see select_source."""
+  source = select_source(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+  return check_batches_fit(source, global_batch_size, eval_batch_size, process_count)
+
+
+def select_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                  process_index: int = 0, process_count: int = 1):
   """A bundled source by name, 'image_folder' (class folders on disk) or 'image_pairs' (pix2pix's
   A|B files), otherwise the TFDS dataset of that name; with dataset.b_train_split
   (CycleGAN's TFDS data) the same dataset read twice, A's splits and B's, as one unpaired source."""
@@ -48,6 +76,13 @@ DETECTION_FILES = ('coco_json', 'voc_folder')
 
 def build_detection_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
                            process_index: int = 0, process_count: int = 1):
+  """check_batches_fit(the detection source of config.name, ...): see select_detection_source."""
+  source = select_detection_source(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
+  return check_batches_fit(source, global_batch_size, eval_batch_size, process_count)
+
+
+def select_detection_source(config, global_batch_size: int, eval_batch_size: int, seed: int,
+                            process_index: int = 0, process_count: int = 1):
   """A detection source: batches with image, boxes (B, G, 4) normalised, labels, box_valid;
   bundled digit_scenes, your files ('coco_json', 'voc_folder'), otherwise a TFDS detection dataset
   (voc/2007, voc/2012, coco/2017)."""

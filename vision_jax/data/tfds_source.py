@@ -41,11 +41,12 @@ def load_split(builder, split, shuffle: bool, seed: int):
 
 
 def dataset_builder(config):
+  """The TFDS builder of config.name; a name TFDS does not know or cannot parse is one UserError."""
   try:
     return tfds.builder(config.name, data_dir=config.get('data_dir') or None)
-  except tfds.core.registered.DatasetNotFoundError:
-    raise UserError(f'unknown dataset {config.name!r}: neither bundled (digits) nor a TFDS '
-                    'dataset name') from None
+  except (tfds.core.registered.DatasetNotFoundError, ValueError):  # ValueError: not NAME[/CONFIG][:VERSION]
+    raise UserError(f'unknown dataset {config.name!r}: neither bundled (digits, digit_scenes, ...), your '
+                    'files (image_folder, image_pairs, coco_json, voc_folder) nor a TFDS dataset name') from None
 
 
 def preprocess_fn(config, size: int, train: bool, seed: int):

@@ -11,6 +11,7 @@
 Real images come from the method's data source, so each works on any dataset.
 """
 
+import functools
 import os
 from typing import Optional
 
@@ -80,7 +81,8 @@ def scorer_reference(scorer, source, feature_name: str) -> dict:
 def scorer_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEvaluator:
   method, source, scorer = (needs(context, key, name) for key in ('method', 'source', 'scorer'))
   feature_name = spec.get('feature_name', 'digits')
-  reference = scorer_reference(scorer, source, feature_name)
+  # At the first evaluation, not at set-up: a dry run builds the evaluators without a trained scorer.
+  reference = functools.cache(lambda: scorer_reference(scorer, source, feature_name))
 
   def eval_step(state, batch):
     probs, features = scorer(method.generate(state, batch)['images'])
@@ -92,8 +94,9 @@ def scorer_evaluator(name: str, spec, context: dict, every_steps: int) -> StepEv
     features = np.concatenate([o['features'] for o in outputs])[mask]
     predicted = np.bincount(probs.argmax(-1), minlength=probs.shape[-1]) / len(probs)
     return {'confident_frac': float(np.mean(probs.max(-1) >= 0.9)), 'min_class_frac': float(predicted.min()),
-            f'fd_{feature_name}': frechet_distance(*feature_statistics(features), reference['mu'], reference['sigma']),
-            **{k: v for k, v in reference.items() if k not in ('mu', 'sigma')}, 'num_examples': float(len(probs))}
+            f'fd_{feature_name}': frechet_distance(*feature_statistics(features), reference()['mu'],
+                                                   reference()['sigma']),
+            **{k: v for k, v in reference().items() if k not in ('mu', 'sigma')}, 'num_examples': float(len(probs))}
   plot_keys = tuple(spec.get('plot_keys', ('confident_frac', f'fd_{feature_name}')))
   return StepEvaluator(name, every_steps, eval_step, method.eval_batches, summarise, reduce='collect',
                        plot_keys=plot_keys)

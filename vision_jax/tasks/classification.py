@@ -20,7 +20,7 @@ from vision_jax.data.source import Source, write_card
 from vision_jax.tasks.registry import TASKS
 from vision_jax.tasks.use_trained import run_instead_of_training
 from vision_jax.train import parallel
-from vision_jax.train.loop import Method, Outcome, prepare_workdir, train_and_evaluate
+from vision_jax.train.loop import Method, Outcome, dry_run_report, prepare_workdir, train_and_evaluate
 from vision_jax.train.losses import correct_top_k, cross_entropy_loss
 from vision_jax.train.optimizers import optimizer_from_config
 from vision_jax.train.state import TrainState, create_train_state, place_like
@@ -108,8 +108,10 @@ def train(config, workdir: str) -> tuple[Outcome, nn.Module]:
 
 
 @TASKS.register('classification')
-def run(config, workdir: str):
+def run(config, workdir: str, dry_run: bool = False):
   """Train and evaluate, or export or predict with the workdir's model (tasks/use_trained.py)."""
+  if dry_run:
+    return dry_run_report(config, build(config)[0])
   if run_instead_of_training(config, workdir):
     return None
   return train(config, workdir)[0].final

@@ -27,7 +27,7 @@ from vision_jax.evaluation.evaluators import build_evaluators
 from vision_jax.tasks.registry import TASKS
 from vision_jax.tasks.use_trained import run_instead_of_training
 from vision_jax.train import parallel
-from vision_jax.train.loop import Method, train_and_evaluate
+from vision_jax.train.loop import Method, dry_run_report, train_and_evaluate
 from vision_jax.train.optimizers import optimizer_from_config
 from vision_jax.train.state import TrainState, create_train_state, place_like
 from vision_jax.train.steps import apply_for_training
@@ -141,8 +141,10 @@ def build(config, workdir: str) -> tuple[Method, list, DetectionSource]:
 
 
 @TASKS.register('detection')
-def run(config, workdir: str):
+def run(config, workdir: str, dry_run: bool = False):
   """Train and evaluate, or export or predict with the workdir's model (tasks/use_trained.py)."""
+  if dry_run:
+    return dry_run_report(config, build(config, workdir)[0])
   if run_instead_of_training(config, workdir):
     return None
   method, evaluators, source = build(config, workdir)

@@ -25,13 +25,18 @@ def preprocess(image: np.ndarray, config) -> np.ndarray:
 
 
 @TASKS.register('predict')
-def run(config, workdir: str):
+def run(config, workdir: str, dry_run: bool = False):
   if not config.image:
     raise UserError('no image given: add --config.image=PATH (or skimage:chelsea)')
   image = read_rgb(config.image)
   model = models.build_model(config.model, num_classes=1000)
   size = config.preprocess.image_size
   variables = load_pretrained(config.init_from, config.model.name, model, (size, size, 3))
+  if dry_run:
+    batch = preprocess(image, config.preprocess)
+    return {'split': 'dry_run', 'parameters': int(sum(np.size(x) for x in jax.tree.leaves(variables['params']))),
+            'state_mb': sum(np.asarray(x).nbytes for x in jax.tree.leaves(variables)) / 2**20,
+            'batch': {'image': f'{batch.dtype.name}{list(batch.shape)}'}}
   logits, _ = jax.jit(lambda v, x: model.apply(v, x))(variables, preprocess(image, config.preprocess))
   probs = np.asarray(jax.nn.softmax(logits[0].astype(np.float32)))
   result = {'image': config.image, f'top{config.top_k}': top_k(probs, config.top_k, imagenet_class_names())}

@@ -163,6 +163,48 @@ def split_seed(seed: int) -> tuple[jax.Array, jax.Array]:
   return init_rng, train_rng
 
 
+def _shapes(tree) -> Any:
+  """`tree` (host or device arrays) as jax.ShapeDtypeStructs."""
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), np.asarray(x).dtype), tree)
+
+
+def trained_parameters(state) -> int:
+  """How many values the optimizer trains: every TrainState's .params in `state` (the EMA copies and
+  optimizer moments not counted)."""
+  leaves = jax.tree_util.tree_flatten_with_path(state)[0]
+  return int(sum(np.prod(x.shape) for path, x in leaves
+                 if any(getattr(k, 'name', None) == 'params' for k in path)))
+
+
+def _megabytes(tree) -> float:
+  return sum(np.prod(x.shape) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(tree)) / 2**20
+
+
+def dry_run_report(config, method: Method) -> dict:
+  """Sets `method` up without training or compiling: reads the data source's first batch and
+  traces the state and one train step to shapes (jax.eval_shape); returns what they hold. Every
+  config check, data source and model constructor has run by then, so a config that passes is one
+  whose training can start (memory aside: nothing is placed on a device)."""
+  init_rng, train_rng = jax.eval_shape(lambda: split_seed(config.seed))
+  state = jax.eval_shape(method.create_state, init_rng)
+  batch = _shapes(next(iter(method.train_batches(0))))
+  _, metrics = jax.eval_shape(method.train_step, state, batch, train_rng)
+  return {'split': 'dry_run',
+          'parameters': trained_parameters(state),
+          'state_mb': round(float(_megabytes(state)), 3),
+          'batch': {jax.tree_util.keystr(path, simple=True, separator='/'): f'{np.dtype(v.dtype).name}{list(v.shape)}'
+                    for path, v in jax.tree_util.tree_flatten_with_path(batch)[0]},
+          'train_metrics': sorted(metrics)}
+
+
+def dry_run_line(report: dict) -> str:
+  """The dry run's closing line (launch.py --dry_run)."""
+  batch = ' '.join(f'{k}={v}' for k, v in report['batch'].items())
+  step = f"; train step traced ({', '.join(report['train_metrics'])})" if 'train_metrics' in report else ''
+  return (f"dry run: the config checks pass, the data and the model set up; {report['parameters']:,} "
+          f"parameters, state {report['state_mb']:.1f} MB; first batch {batch}{step}; nothing trained or written")
+
+
 def train_and_evaluate(config, workdir: str, method: Method, evaluators: Sequence[Evaluator] = ()) -> Outcome:
   """Trains `method` for config.num_train_steps, resuming from WORKDIR/checkpoints, running each
   evaluator on its cadence; returns the final state and the last records."""
