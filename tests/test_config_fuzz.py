@@ -150,6 +150,8 @@ def test_a_dry_run_sets_up_and_writes_nothing(tmp_path):
      'refused: config.dataset.brightness = nan is not a number'),
     (Mutation('cifar10_resnet', 'dataset.std', 'abc'),  # a TypeError inside the rule
      "refused: config.dataset.std = ('abc',) must be > 0"),
+    (Mutation('digit_scenes_yolo', 'model.depth', '1e9'),  # built blocks until out of memory
+     'refused: config.model.depth = 1000000000.0 must be in [0, 8]'),
     (Mutation('digits_cnn', 'lr_multipliers', 'abc'),  # a TypeError building the optimizer
      "refused: config.lr_multipliers = ('abc',) must be (REGEX, multiplier >= 0) pairs"),
     (Mutation('digits_dcgan', 'evals.fid.record', ''),  # the scorer evaluator needed a trained scorer to set up

@@ -104,7 +104,7 @@ RANGES = (
         'pix2pix.l1_weight', 'neural_style.content_weight', 'neural_style.style_weight', 'neural_style.tv_weight',
         'gan.gp_weight', 'gan.r1_gamma', 'gan.d_lr', 'optimizer.weight_decay', 'optimizer.grad_clip_norm',
         'dataset.brightness', 'dataset.gamma', 'dataset.max_shift', 'dataset.crop_padding', 'model.head_convs',
-        'fast_style.num_blocks', 'pix2pix.dropout_blocks', 'cyclegan.g_blocks', 'model.depth')),
+        'fast_style.num_blocks', 'pix2pix.dropout_blocks', 'cyclegan.g_blocks')),
     (lambda v: v > 0, 'must be > 0', 0, (
         'optimizer.eps', 'losses.beta', 'losses.box_beta', 'losses.rpn_beta', 'matching.neg_pos_ratio',
         'model.roi_canonical_scale')),
@@ -117,6 +117,8 @@ RANGES = (
         'export_batch_size', 'top_k', 'inpaint.hole', 'inpaint.bottleneck', 'inpaint.grid_images',
         'fast_style.width', 'fast_style.grid_images', 'cyclegan.g_width', 'cyclegan.d_width', 'cyclegan.d_layers',
         'cyclegan.grid_images', 'pix2pix.d_width', 'pix2pix.d_layers', 'pix2pix.grid_images')),
+    (lambda v: 0 <= v <= 8, 'must be in [0, 8] (a multiplier of the model size; YOLOv8: 0 keeps its own)', 9, (
+        'model.width', 'model.depth')),
     (lambda v: 1 <= v <= MAX_SIDE, f'must be in [1, {MAX_SIDE}] (pixels)', 0, (
         'dataset.load_size', 'dataset.min_size', 'dataset.max_size', 'preprocess.image_size', 'evals.fid.image_size')),
 )

@@ -33,6 +33,16 @@ def test_frechet_distance_agrees_with_a_direct_scipy_computation_and_ignores_ord
   assert frechet_distance_of_features(shuffled, b) == pytest.approx(direct, rel=1e-9)
 
 
+@pytest.mark.parametrize('n1, n2', [(8, 8), (12, 30)])
+def test_frechet_distance_of_fewer_samples_than_dimensions_agrees_with_scipys_square_root(n1, n2):
+  # The nuclear-norm path (a smoke run's 8 images of 2048 features: two 2048 x 2048 sqrtm took 35 s).
+  a, b = features(8, n=n1, d=48), features(9, n=n2, d=48, shift=0.3)
+  mu1, mu2 = a.mean(0), b.mean(0)
+  s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+  direct = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * linalg.sqrtm(s1 @ s2).real)
+  assert frechet_distance_of_features(a, b) == pytest.approx(direct, rel=1e-6)
+
+
 def test_frechet_distance_of_one_dimensional_features_is_the_gaussian_formula():
   # issue #15 item 14: 1-D features crashed (SciPy's sqrtm(disp=False) returns a bare 1x1 matrix).
   a, b = features(6, d=1), features(7, d=1, shift=1.0)

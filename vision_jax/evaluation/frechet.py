@@ -40,7 +40,25 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def frechet_distance_of_features(a: np.ndarray, b: np.ndarray) -> float:
+  """The Fréchet distance of two (N, D) feature sets: from their D x D statistics, or, with fewer
+  samples than dimensions (a smoke run's 8 images against Inception's 2048 features), exactly from
+  the samples (frechet_distance_of_few)."""
+  if min(len(a), len(b)) <= np.shape(a)[1]:
+    return frechet_distance_of_few(a, b)
   return frechet_distance(*feature_statistics(a), *feature_statistics(b))
+
+
+def frechet_distance_of_few(a: np.ndarray, b: np.ndarray) -> float:
+  """The same distance through the centred samples X (N1, D) and Y (N2, D): with S1 = X'X / (N1-1) and
+  S2 = Y'Y / (N2-1), Tr (S1 S2)^(1/2) is the nuclear norm (sum of singular values) of X Y' /
+  sqrt((N1-1)(N2-1)), an N1 x N2 matrix, since S1 S2 and that matrix's Gram share their non-zero
+  eigenvalues. Exact, and it avoids the square root of a singular D x D product (seconds for D=2048)."""
+  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  x = (a - a.mean(0)) / np.sqrt(len(a) - 1)
+  y = (b - b.mean(0)) / np.sqrt(len(b) - 1)
+  diff = a.mean(0) - b.mean(0)
+  nuclear = np.linalg.svd(x @ y.T, compute_uv=False).sum()
+  return float(diff.dot(diff) + np.sum(x * x) + np.sum(y * y) - 2 * nuclear)
 
 
 def kernel_distance(a: np.ndarray, b: np.ndarray, num_subsets: int = 100, subset_size: int = 1000,
