@@ -154,6 +154,8 @@ def test_a_dry_run_sets_up_and_writes_nothing(tmp_path):
      'refused: config.model.depth = 1000000000.0 must be in [0, 8]'),
     (Mutation('digits_cnn', 'lr_multipliers', 'abc'),  # a TypeError building the optimizer
      "refused: config.lr_multipliers = ('abc',) must be (REGEX, multiplier >= 0) pairs"),
+    (Mutation('digit_scenes_ssd', 'evals.pictures.num_images', '0'),  # 0 draws none (tests use it)
+     'sets up'),
     (Mutation('digits_dcgan', 'evals.fid.record', ''),  # the scorer evaluator needed a trained scorer to set up
      'sets up'),
 ])

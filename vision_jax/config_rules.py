@@ -104,7 +104,7 @@ RANGES = (
         'pix2pix.l1_weight', 'neural_style.content_weight', 'neural_style.style_weight', 'neural_style.tv_weight',
         'gan.gp_weight', 'gan.r1_gamma', 'gan.d_lr', 'optimizer.weight_decay', 'optimizer.grad_clip_norm',
         'dataset.brightness', 'dataset.gamma', 'dataset.max_shift', 'dataset.crop_padding', 'model.head_convs',
-        'fast_style.num_blocks', 'pix2pix.dropout_blocks', 'cyclegan.g_blocks')),
+        'fast_style.num_blocks', 'pix2pix.dropout_blocks', 'cyclegan.g_blocks', 'evals.pictures.num_images')),
     (lambda v: v > 0, 'must be > 0', 0, (
         'optimizer.eps', 'losses.beta', 'losses.box_beta', 'losses.rpn_beta', 'matching.neg_pos_ratio',
         'model.roi_canonical_scale')),
@@ -113,7 +113,7 @@ RANGES = (
         'model.grid_size', 'model.boxes_per_cell', 'model.fpn_features', 'model.representation',
         'model.rpn_pre_nms_top_n_train', 'model.rpn_pre_nms_top_n_test', 'model.rpn_post_nms_top_n_train',
         'model.rpn_post_nms_top_n_test', 'model.box_batch_size_per_image', 'model.rpn_batch_size_per_image',
-        'evals.pictures.num_images', 'gan.latent_dim', 'gan.d_steps', 'gan.num_eval_samples', 'losses.topk',
+        'gan.latent_dim', 'gan.d_steps', 'gan.num_eval_samples', 'losses.topk',
         'export_batch_size', 'top_k', 'inpaint.hole', 'inpaint.bottleneck', 'inpaint.grid_images',
         'fast_style.width', 'fast_style.grid_images', 'cyclegan.g_width', 'cyclegan.d_width', 'cyclegan.d_layers',
         'cyclegan.grid_images', 'pix2pix.d_width', 'pix2pix.d_layers', 'pix2pix.grid_images')),
