@@ -31,9 +31,9 @@ def host_memory_bytes() -> int:
 def check_batches_fit(source, global_batch_size: int, eval_batch_size: int, process_count: int):
   """`source`, or a UserError when one process's train or eval batch of its float32 images alone would
   exceed this machine's memory (a typo's batch_size=10**9 would otherwise run the host out of memory)."""
-  image_bytes = 4 * int(np.prod(source.image_shape))
+  image_bytes, available = 4 * int(np.prod(source.image_shape)), host_memory_bytes()
   for key, size in (('batch_size', global_batch_size), ('eval_batch_size', eval_batch_size)):
-    needed, available = size // max(process_count, 1) * image_bytes, host_memory_bytes()
+    needed = size // max(process_count, 1) * image_bytes
     if needed > available:
       raise UserError(f'config.{key} = {size} needs {needed / 2**30:.1f} GiB per process for its '
                       f'{"x".join(map(str, source.image_shape))} images, more than this machine\'s '
