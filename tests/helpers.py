@@ -1,5 +1,6 @@
 """Test helpers: load configs by name, run launch.py in a subprocess, read metrics."""
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -8,8 +9,9 @@ import subprocess
 import sys
 
 from absl import flags
-from ml_collections import config_flags
+from ml_collections import ConfigDict, config_flags
 
+from vision_jax import launching
 from vision_jax.errors import UserError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,6 +92,44 @@ def parse_launch_config(argv: list[str]):
   config_flags.DEFINE_config_file('config', None, 'config', flag_values=values, lock_config=True, sys_argv=argv)
   try:
     values(argv)
+    launching.check_overrides(values)
     return values.config
+  except UserError:
+    raise
   except Exception as e:  # the parser's many types
     raise UserError(f'flag parsing: {e}') from None
+
+
+def _config_nodes(config, prefix: str = ''):
+  """(dotted prefix, node) of a ConfigDict and every ConfigDict inside it."""
+  yield prefix, config
+  for key in config.keys():
+    value = config._fields[key]
+    if isinstance(value, ConfigDict):
+      yield from _config_nodes(value, f'{prefix}{key}.')
+
+
+@contextlib.contextmanager
+def recorded_reads(config):
+  """A set that collects the dotted keys of config's leaves read (or looked up) inside the block (copies made with
+  copy_and_resolve_references count as config); only for tests: it patches ConfigDict's item access."""
+  paths = {id(node): prefix for prefix, node in _config_nodes(config)}
+  reads = set()
+  getitem, copy = ConfigDict.__getitem__, ConfigDict.copy_and_resolve_references
+
+  def recording_getitem(self, key):
+    if id(self) in paths and not isinstance(self._fields.get(key), ConfigDict):
+      reads.add(f'{paths[id(self)]}{key}')  # a missing key too: config.get(key, default) consults it
+    return getitem(self, key)
+
+  def recording_copy(self, visit_map=None):
+    copied = copy(self, visit_map)
+    if id(self) in paths:
+      paths.update({id(node): prefix for prefix, node in _config_nodes(copied, paths[id(self)])})
+    return copied
+
+  ConfigDict.__getitem__, ConfigDict.copy_and_resolve_references = recording_getitem, recording_copy
+  try:
+    yield reads
+  finally:
+    ConfigDict.__getitem__, ConfigDict.copy_and_resolve_references = getitem, copy

@@ -7,9 +7,9 @@ config key here, each with a case in tests/test_config_rules.py.
 
 import math
 import os
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, NamedTuple, Optional
 
-from vision_jax.data import BUNDLED, DETECTION_BUNDLED
+from vision_jax.data import BUNDLED, DETECTION_BUNDLED, SOURCE_KEYS, source_kind
 from vision_jax.data.batching import normalisation_problem
 from vision_jax.errors import UserError
 from vision_jax.weights.pretrained import NAMED
@@ -157,6 +157,23 @@ def _bundled_ignored_keys(config) -> Optional[str]:
     if dataset.get(key, neutral) != neutral:
       return (f'config.dataset.{key} = {dataset[key]!r} has no effect on the bundled dataset {dataset.name!r} '
               f'(leave it {neutral!r})')
+  return None
+
+
+def override_problem(config, overridden: Iterable[str]) -> Optional[str]:
+  """A message for the first command-line override (a dotted key) of a dataset key that the chosen
+  source never reads (its value would be silently without effect), or None."""
+  dataset = config.get('dataset', {})
+  if 'name' not in dataset:
+    return None
+  kind = source_kind(dataset, config.get('task') == 'detection')
+  reads = ('name', *SOURCE_KEYS[kind])
+  for key in overridden:
+    block, _, rest = key.partition('.')
+    if block == 'dataset' and rest.split('.')[0] not in reads:
+      source = f'TFDS dataset {dataset.name!r}' if kind.startswith('tfds') else f'{kind!r} source'
+      return (f'config.dataset.{rest} has no effect on the {source}, which reads only dataset.'
+              f'{{{", ".join(sorted(reads))}}}')
   return None
 
 

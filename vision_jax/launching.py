@@ -9,8 +9,10 @@ from typing import Callable, Optional
 
 import jax
 from absl import flags, logging
+from ml_collections import config_flags
 from jax._src import distributed as jax_distributed
 
+from vision_jax.config_rules import override_problem
 from vision_jax.data import hide_gpus_from_tensorflow
 from vision_jax.errors import UserError, first_line, root_cause
 from vision_jax.tasks import run
@@ -84,11 +86,19 @@ def error_line(error: BaseException) -> str:
   return first_line(root_cause(error)) if line.endswith(':') else line
 
 
+def check_overrides(flag_values: flags.FlagValues) -> None:
+  """A UserError for a --config.KEY=VALUE that the chosen data source would ignore (see override_problem)."""
+  problem = override_problem(flag_values.config, config_flags.get_override_values(flag_values['config']))
+  if problem:
+    raise UserError(problem)
+
+
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flag parsing where any bad flag, config file or override is one line and exit status 1."""
   try:
     args = flags.FLAGS(argv)
     flags.FLAGS.config.keys()  # config_flags defers file-loading errors to the first use.
+    check_overrides(flags.FLAGS)
     return args
   except Exception as e:  # absl and config_flags raise many types for bad input.
     message = error_line(e)

@@ -96,6 +96,41 @@ def select_detection_source(config, global_batch_size: int, eval_batch_size: int
   return TfdsDetectionSource(config, global_batch_size, eval_batch_size, seed, process_index, process_count)
 
 
+# The dataset keys each source reads besides `name` (tests/data/test_source_keys.py records what every
+# source reads against these). An override of any other dataset key would have no effect on the chosen
+# source, so the launch refuses it (config_rules.override_problem).
+_TFDS = ('data_dir', 'train_split', 'eval_split', 'shuffle_buffer')
+_FILES = ('check_images', 'skip_bad', 'cache')
+_CLASSIFICATION_INPUT = ('image_size', 'mean', 'std', 'augment', 'crop_padding', 'eval_preprocess', 'crop_fraction')
+_DETECTION_INPUT = ('image_size', 'mean', 'std', 'resize', 'min_size', 'max_size', 'max_boxes', 'augment', 'brightness',
+                    'gamma', 'hsv', 'mosaic', 'close_mosaic_step', 'scale', 'translate')
+_ARRAYS = ('image_size', 'mean', 'std', 'channels', 'examples_per_class', 'max_shift')
+SOURCE_KEYS = {
+    'digits': _ARRAYS,
+    'lfw_faces': _ARRAYS,
+    'digit_domains': ('mean', 'std', 'domain', 'a_channels', 'max_shift'),
+    'content_image': ('image_size', 'mean', 'std', 'image'),
+    'photos': ('image_size', 'mean', 'std', 'eval_photos'),
+    'image_folder': _FILES + _CLASSIFICATION_INPUT + ('channels', 'train_dir', 'eval_dir', 'label_key'),
+    'image_pairs': _FILES + ('image_size', 'mean', 'std', 'channels', 'augment', 'load_size', 'direction', 'train_dir',
+                             'eval_dir'),
+    'tfds': _TFDS + _CLASSIFICATION_INPUT + ('label_key', 'b_train_split', 'b_eval_split'),
+    'digit_scenes': ('mean', 'std', 'channels', 'augment', 'brightness', 'gamma', 'mosaic', 'background_level',
+                     'num_test_scenes'),
+    'coco_json': _FILES + _DETECTION_INPUT + ('channels', 'train_annotations', 'eval_annotations', 'image_dir'),
+    'voc_folder': _FILES + _DETECTION_INPUT + ('channels', 'root', 'train_list', 'eval_list', 'class_names'),
+    'tfds_detection': _TFDS + _DETECTION_INPUT + ('train_sources',),
+}
+
+
+def source_kind(config, detection: bool) -> str:
+  """Which SOURCE_KEYS entry reads config (config.dataset): its name, or 'tfds'/'tfds_detection'."""
+  if config.name in (DETECTION_BUNDLED if detection else BUNDLED) or config.name in (
+      DETECTION_FILES if detection else ('image_folder', 'image_pairs')):
+    return config.name
+  return 'tfds_detection' if detection else 'tfds'
+
+
 def hide_gpus_from_tensorflow() -> None:
   """Hides accelerators from TensorFlow when it is installed (the GPU machine may lack it)."""
   if importlib.util.find_spec('tensorflow') is not None:

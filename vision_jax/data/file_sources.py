@@ -26,7 +26,7 @@ from vision_jax.data.own_data import (DetectionSet, class_folders, image_sizes, 
                                       read_image_folder, read_voc_folder, resolve, voc_class_names)
 from vision_jax.data.tfds_detection import DetectionPipeline
 from vision_jax.data.source import Source
-from vision_jax.data.tfds_source import (preprocess_fn, check_preprocessing, eval_pipeline,
+from vision_jax.data.tfds_source import (parallel_map, preprocess_fn, check_preprocessing, eval_pipeline,
                                          hide_gpus_from_tensorflow, train_pipeline)
 from vision_jax.errors import UserError
 
@@ -82,7 +82,7 @@ def cached(ds, decode, cache: bool):
   """(examples, decode): with dataset.cache the images are decoded once and kept in memory."""
   if not cache:
     return ds, decode
-  return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE).cache(), lambda example: example
+  return parallel_map(ds, decode).cache(), lambda example: example
 
 
 class ImageFolderSource(Source):

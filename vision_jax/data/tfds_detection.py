@@ -22,7 +22,7 @@ from vision_jax.data import yolo_augment as Y
 from vision_jax.data.array_box_augment import augmentation_ops
 from vision_jax.data.batching import Batch, normalisation_problem, padded_batches
 from vision_jax.data.eval_inputs import detection_input, resize_to_input, resize_with_extent
-from vision_jax.data.tfds_source import (dataset_builder, load_split, tf_options, eval_counts,
+from vision_jax.data.tfds_source import (dataset_builder, load_split, parallel_map, tf_options, eval_counts,
                                          hide_gpus_from_tensorflow)
 from vision_jax.data.source import DetectionSource
 from vision_jax.detection.boxes import RESIZE_MODES
@@ -223,17 +223,17 @@ class DetectionPipeline(DetectionSource):
       tile, group = yolo_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes, self.local_batch_size)
       n = group_size(self.config)
       ds = self._train_dataset().repeat().skip(start * n)
-      ds = ds.map(lambda ex: tile(self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
-      ds = ds.batch(n, drop_remainder=True).enumerate(start=start).map(group, num_parallel_calls=tf.data.AUTOTUNE)
+      ds = parallel_map(ds, lambda ex: tile(self._decode(ex)))
+      ds = parallel_map(ds.batch(n, drop_remainder=True).enumerate(start=start), group)
     else:
       train_fn = ssd_train_fn(self.config, self.seed, self.mean, self.std, self.max_boxes)
       ds = self._train_dataset().repeat().enumerate().skip(start)
-      ds = ds.map(lambda index, ex: train_fn(index, self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
+      ds = parallel_map(ds, lambda index, ex: train_fn(index, self._decode(ex)))
     ds = ds.batch(self.local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
     return self._checked(iter(tfds.as_numpy(ds.with_options(tf_options()))))
 
   def eval_batches(self) -> Iterator[Batch]:
-    ds = self._eval_dataset().map(lambda ex: self._eval_fn(self._decode(ex)), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = parallel_map(self._eval_dataset(), lambda ex: self._eval_fn(self._decode(ex)))
     ds = ds.batch(self.local_eval_batch_size).prefetch(tf.data.AUTOTUNE)
     count = -(-int(self._eval_counts.max()) // self.local_eval_batch_size)
     return padded_batches(self._checked(iter(tfds.as_numpy(ds.with_options(tf_options())))),
@@ -258,7 +258,7 @@ class TfdsDetectionSource(DetectionPipeline):
     self.num_eval_examples = int(sum(self._eval_counts))
 
   def _eval_dataset(self):
-    return load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed).map(self._common)
+    return parallel_map(load_split(self.builder, self.eval_split, shuffle=False, seed=self.seed), self._common)
 
   def _train_dataset(self):
     parts = []
@@ -266,7 +266,7 @@ class TfdsDetectionSource(DetectionPipeline):
       builder = self.builder if name == self.config.name else dataset_builder(
           ml_collections.ConfigDict({'name': name, 'data_dir': self.config.get('data_dir', '')}))
       shard = tfds.even_splits(split, n=self.process_count)[self.process_index]
-      parts.append(load_split(builder, shard, shuffle=True, seed=self.seed).map(self._common))
+      parts.append(parallel_map(load_split(builder, shard, shuffle=True, seed=self.seed), self._common))
     ds = parts[0]
     for part in parts[1:]:
       ds = ds.concatenate(part)

@@ -96,6 +96,13 @@ def eval_counts(builder, eval_split, seed: int, process_count: int) -> np.ndarra
   return np.asarray(multihost_utils.process_allgather(np.array(count))).reshape(-1)
 
 
+def parallel_map(ds, fn):
+  """ds.map(fn) in parallel (in order: tf_options is deterministic), traced as written: our map
+  functions hold no Python control flow on tensors, so AutoGraph's source conversion (seconds per
+  pipeline) would buy nothing."""
+  return ds.map(tf.autograph.experimental.do_not_convert(fn), num_parallel_calls=tf.data.AUTOTUNE)
+
+
 def tf_options():
   options = tf.data.Options()
   options.deterministic = True
@@ -126,15 +133,14 @@ def train_pipeline(examples, preprocess, local_batch_size: int, start_step: int,
   decode + preprocess in parallel, batch, prefetch."""
   ds = examples.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
   ds = ds.enumerate().skip(start_step * local_batch_size)
-  ds = ds.map(lambda index, example: preprocess(index, decode(example)), num_parallel_calls=tf.data.AUTOTUNE)
+  ds = parallel_map(ds, lambda index, example: preprocess(index, decode(example)))
   ds = ds.batch(local_batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
   return iter(tfds.as_numpy(ds.with_options(tf_options())))
 
 
 def eval_pipeline(examples, preprocess, local_batch_size: int, num_batches: int, decode=identity) -> Iterator[Batch]:
   """num_batches masked batches of the examples in order (all-padding ones after the last)."""
-  ds = examples.enumerate().map(lambda index, example: preprocess(index, decode(example)),
-                                num_parallel_calls=tf.data.AUTOTUNE)
+  ds = parallel_map(examples.enumerate(), lambda index, example: preprocess(index, decode(example)))
   ds = ds.batch(local_batch_size).prefetch(tf.data.AUTOTUNE)
   return padded_batches(iter(tfds.as_numpy(ds.with_options(tf_options()))), local_batch_size, max(1, num_batches))
 

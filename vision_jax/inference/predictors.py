@@ -19,7 +19,7 @@ import tensorflow as tf
 from vision_jax import models
 from vision_jax.data.eval_inputs import classification_input, detection_input
 from vision_jax.data.source import StoredSource, read_card
-from vision_jax.data.tfds_source import tf_options
+from vision_jax.data.tfds_source import parallel_map, tf_options
 from vision_jax.detection.boxes import to_image_pixels
 from vision_jax.detection.families import build_detector
 from vision_jax.errors import UserError
@@ -46,8 +46,8 @@ class Predictor:
   def prepare(self, images: Sequence[np.ndarray]) -> np.ndarray:
     """uint8 (H, W, C) images of any sizes -> their stacked model inputs, through a tf.data map as in
     the eval pipelines (same graph optimisations, so bit-identical arrays)."""
-    ds = tf.data.Dataset.from_generator(lambda: iter(images), output_signature=tf.TensorSpec(
-        (None, None, self.channels), tf.uint8)).map(self._prepare)
+    ds = parallel_map(tf.data.Dataset.from_generator(lambda: iter(images), output_signature=tf.TensorSpec(
+        (None, None, self.channels), tf.uint8)), self._prepare)
     return np.stack(list(ds.with_options(tf_options()).as_numpy_iterator()))
 
   def outputs(self, inputs: np.ndarray) -> dict:
