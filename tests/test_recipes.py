@@ -56,12 +56,27 @@ def test_few_shot_transfer_smoke_starts_from_imagenet_weights(tmp_path, spec):
                                          ('voc_faster_rcnn.py:vgg16,smoke', ['rpn_recall']),
                                          ('coco_faster_rcnn.py:smoke', ['coco_AP', 'rpn_recall']),
                                          ('coco_yolo.py:n,smoke', ['coco_AP']), ('voc_yolov1.py:fast,smoke', []),
-                                         ('coco_retinanet.py:smoke', ['coco_AP']), ('voc_retinanet.py:smoke', [])])
+                                         ('coco_retinanet.py:smoke', ['coco_AP'])])
 def test_detection_smoke_runs_under_mock_detection_data(tmp_path, spec, extra):
   final = run_under_mock_data(spec, tmp_path, 6)
   assert final['step'] == 2 and final['num_examples'] == 6
   assert {'mAP50', 'mAP50_voc07', *extra} <= set(final)
   assert (tmp_path / 'plots' / 'predictions.png').exists()
+
+
+@pytest.mark.parametrize('spec, image, trained_by', [
+    ('voc_retinanet.py:smoke', 'float32[2, 128, 128, 3]', 'coco_retinanet.py:smoke above'),
+    ('fast_style.py:coco,smoke', 'float32[2, 64, 64, 3]', 'fast_style.py:photos,smoke (tests/tasks/test_neural_style.py)')])
+def test_recipes_whose_network_another_smoke_trains_set_up(tmp_path, spec, image, trained_by):
+  """A recipe whose network, step and evaluators another smoke run trains end to end (compiling them
+  again would cost a minute) is dry-run: its data source (a first batch), model and traced train step."""
+  name, _, arg = spec.partition(':')
+  config = load_config(name.removesuffix('.py'), arg)
+  config.update({'style': 'skimage:coffee'} if 'style' in config else {})
+  with tfds.testing.mock_data(num_examples=4):
+    report = run(config, str(tmp_path / 'run'), dry_run=True)
+  assert report['parameters'] > 0 and 'loss' in report['train_metrics'] and not (tmp_path / 'run').exists()
+  assert report['batch']['image'] == image
 
 
 def test_faster_rcnn_recipes_follow_torchvision_and_the_paper():

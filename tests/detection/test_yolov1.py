@@ -67,7 +67,7 @@ def random_case(seed, s=4, b=2, c=3, g=5):
 
 def test_loss_matches_the_paper_equation_written_as_loops():
   raw, conf, probs, boxes, labels, valid = random_case(0)
-  terms = yolov1_loss({'boxes': raw, 'confidence': conf, 'scores': probs}, boxes, labels, valid)
+  terms = jax.jit(yolov1_loss)({'boxes': raw, 'confidence': conf, 'scores': probs}, boxes, labels, valid)
   expected = np.mean([paper_loss(raw[n], conf[n], probs[n], boxes[n][valid[n]], labels[n][valid[n]])
                       for n in range(2)])
   np.testing.assert_allclose(float(terms['loss']), expected, rtol=1e-5)

@@ -36,18 +36,21 @@ def test_patchgan_logit_map_of_the_paper_at_256():
 def test_unet_shapes_skips_and_dropout():
   model = UNet(widths=(8, 16, 32, 32, 32), out_channels=3, norm='instance', dropout_blocks=2)
   images = jax.random.normal(jax.random.PRNGKey(1), (2, 32, 32, 1))
-  variables = model.init({'params': jax.random.PRNGKey(0), 'dropout': jax.random.PRNGKey(1)}, images)
-  out = model.apply(variables, images, train=False)
+  variables = jax.jit(model.init)({'params': jax.random.PRNGKey(0), 'dropout': jax.random.PRNGKey(1)}, images)
+  # jitted: op by op, the four passes below take several times longer
+  apply = jax.jit(lambda x: model.apply(variables, x, train=False))
+  dropout = jax.jit(lambda key: model.apply(variables, images, train=True, rngs={'dropout': key}))
+  out = apply(images)
   assert out.shape == (2, 32, 32, 3) and float(jnp.abs(out).max()) <= 1.0
   # The outermost skip: an output pixel depends on the input pixel under it through a path that
   # never leaves full resolution's neighbourhood, so a one-pixel change moves nearby outputs.
   moved = images.at[0, 16, 16, 0].add(1.0)
-  change = np.abs(np.asarray(model.apply(variables, moved, train=False) - out))[0].sum(-1)
+  change = np.abs(np.asarray(apply(moved) - out))[0].sum(-1)
   assert change[14:19, 14:19].max() > 0 and change[:, :8].max() < change[14:19, 14:19].max()
   # Dropout is noise in training (two keys differ) and off at eval (deterministic).
-  a, b = (model.apply(variables, images, train=True, rngs={'dropout': jax.random.PRNGKey(k)}) for k in (2, 3))
+  a, b = (dropout(jax.random.PRNGKey(k)) for k in (2, 3))
   assert float(jnp.abs(a - b).max()) > 1e-3
-  np.testing.assert_array_equal(model.apply(variables, images, train=False), out)
+  np.testing.assert_array_equal(apply(images), out)
 
 
 def test_unet_needs_sides_divisible_by_its_depth():
