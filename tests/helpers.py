@@ -84,6 +84,19 @@ def tree_digest(path) -> str:
   return digest.hexdigest()
 
 
+def start_in_process(capfd, workdir, *overrides: str, config: str = 'digits_cnn.py:smoke') -> subprocess.CompletedProcess:
+  """launch.py's path after the flag parser (launching.start) in this process, as a finished process:
+  (exit status, stdout, stderr). A launch in a subprocess costs 10-30 s of imports and compiles more."""
+  parsed = parse_launch_config(['launch.py', f'--config={ROOT}/configs/{config}', *overrides])
+  code = 0
+  try:
+    launching.start(parsed, str(workdir))
+  except SystemExit as e:
+    code = e.code
+  out, err = capfd.readouterr()
+  return subprocess.CompletedProcess([], code, out, err)
+
+
 def parse_launch_config(argv: list[str]):
   """The config launch.py's flag parser builds from `argv` ([prog, --config=..., --config.K=V ...]), in
   this process; a UserError where that parser fails (launch.py prints any of its errors as one line:

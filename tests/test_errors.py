@@ -2,12 +2,10 @@
 
 import os
 import re
-import subprocess
 
 import pytest
 
-from tests.helpers import ROOT, launch, load_config, parse_launch_config, subprocess_env, tree_digest
-from vision_jax import launching
+from tests.helpers import launch, load_config, start_in_process, subprocess_env, tree_digest
 from vision_jax.errors import UserError
 from vision_jax.tasks import run
 
@@ -29,19 +27,6 @@ def assert_one_line_error(result, *fragments):
 ])
 def test_bad_override_names_the_problem(tmp_path, override, fragments):
   assert_one_line_error(launch([SMOKE, f'--workdir={tmp_path}', override]), *fragments)
-
-
-def start_in_process(capfd, workdir, *overrides: str, config: str = 'digits_cnn.py:smoke') -> subprocess.CompletedProcess:
-  """launch.py's path after the flag parser (launching.start) in this process, as a finished process:
-  (exit status, stdout, stderr). A launch in a subprocess costs 10-30 s of imports and compiles more."""
-  parsed = parse_launch_config(['launch.py', f'--config={ROOT}/configs/{config}', *overrides])
-  code = 0
-  try:
-    launching.start(parsed, str(workdir))
-  except SystemExit as e:
-    code = e.code
-  out, err = capfd.readouterr()
-  return subprocess.CompletedProcess([], code, out, err)
 
 
 @pytest.mark.parametrize('override, fragments', [

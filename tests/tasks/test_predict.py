@@ -1,19 +1,20 @@
-"""ImageNet prediction with the real pretrained EfficientNet-Lite0 weights, through launch.py."""
+"""ImageNet prediction with the real pretrained EfficientNet-Lite0 weights, through launch.py's path
+after its flag parser (in this process: a subprocess would add its imports to every case)."""
 
 import json
 
 import pytest
 
-from tests.helpers import launch
+from tests.helpers import start_in_process
 
 CATS = range(281, 286)
 
 
-@pytest.mark.parametrize('photo, accept, args', [
-    ('chelsea', CATS, ['--config=configs/imagenet_predict.py:smoke']),  # the smoke variant is chelsea
-    ('coffee', [967], ['--config=configs/imagenet_predict.py', '--config.image=skimage:coffee'])])
-def test_bundled_photos_get_their_classes(tmp_path, photo, accept, args):
-  result = launch(args + [f'--workdir={tmp_path}'])
+@pytest.mark.parametrize('photo, accept, config, args', [
+    ('chelsea', CATS, 'imagenet_predict.py:smoke', []),  # the smoke variant is chelsea
+    ('coffee', [967], 'imagenet_predict.py', ['--config.image=skimage:coffee'])])
+def test_bundled_photos_get_their_classes(tmp_path, capfd, photo, accept, config, args):
+  result = start_in_process(capfd, tmp_path, *args, config=config)
   assert result.returncode == 0, result.stderr[-3000:]
   predictions = json.load(open(tmp_path / 'predictions.json'))
   top = predictions['top5']
@@ -23,14 +24,13 @@ def test_bundled_photos_get_their_classes(tmp_path, photo, accept, args):
   assert result.stdout.splitlines()[0].startswith(f'1. {top[0]["name"]} (class {top[0]["index"]})')
 
 
-def test_image_file_path_and_bad_path(tmp_path):
+def test_image_file_path_and_bad_path(tmp_path, capfd):
   from PIL import Image
   from skimage import data
   path = tmp_path / 'coffee.jpg'
   Image.fromarray(data.coffee()).save(path, quality=95)
-  result = launch(['--config=configs/imagenet_predict.py', f'--config.image={path}', f'--workdir={tmp_path}/run'])
+  result = start_in_process(capfd, tmp_path / 'run', f'--config.image={path}', config='imagenet_predict.py')
   assert result.returncode == 0, result.stderr[-3000:]
   assert json.load(open(tmp_path / 'run' / 'predictions.json'))['top5'][0]['name'] == 'espresso'
-  missing = launch(['--config=configs/imagenet_predict.py', f'--config.image={tmp_path}/nope.jpg',
-                    f'--workdir={tmp_path}/run2'])
+  missing = start_in_process(capfd, tmp_path / 'run2', f'--config.image={tmp_path}/nope.jpg', config='imagenet_predict.py')
   assert missing.returncode == 1 and missing.stderr.strip().splitlines()[-1] == f'error: image {tmp_path}/nope.jpg does not exist'
