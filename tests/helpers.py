@@ -33,10 +33,10 @@ def subprocess_env(num_devices: int = 1, **extra) -> dict:
   return env
 
 
-def launch(args: list[str], num_devices: int = 1, timeout: int = 300, env: dict | None = None,
-           python_prefix: list[str] | None = None) -> subprocess.CompletedProcess:
+def launch(args: list[str], num_devices: int = 1, timeout: int = 300,
+           env: dict | None = None) -> subprocess.CompletedProcess:
   """Runs `python launch.py ARGS` and returns the finished process (stdout/stderr as text)."""
-  command = [sys.executable] + (python_prefix or [LAUNCH]) + args
+  command = [sys.executable, LAUNCH] + args
   return subprocess.run(command, cwd=ROOT, env=env or subprocess_env(num_devices),
                         capture_output=True, text=True, timeout=timeout)
 

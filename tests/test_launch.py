@@ -4,12 +4,10 @@ import json
 import os
 
 import pytest
+import tensorflow_datasets as tfds
 
-from tests.helpers import ROOT, launch, load_config, metrics
+from tests.helpers import launch, load_config, metrics, start_in_process
 from vision_jax.tasks import run
-
-MOCK = [os.path.join(ROOT, 'tests', 'mock_tfds_launch.py')]
-
 
 def test_digits_smoke_writes_every_output(tmp_path):
   final = run(load_config('digits_cnn'), str(tmp_path))
@@ -40,9 +38,11 @@ def test_launch_prints_progress_and_summary(tmp_path):
     ('mnist_lenet', ['--config.dataset.name=cifar10', '--config.dataset.augment=crop_flip',
                      '--config.dataset.image_size=32'], 'cifar10'),
 ])
-def test_tfds_configs_run_under_mock_data(tmp_path, config, overrides, dataset):
-  result = launch([f'--config=configs/{config}.py:smoke', f'--workdir={tmp_path}'] + overrides,
-                  python_prefix=MOCK)
+def test_tfds_configs_run_under_mock_data(tmp_path, capfd, config, overrides, dataset):
+  # In this process (launch.py's path after its flag parser): a subprocess would add its imports
+  # (10-20 s) to each case.
+  with tfds.testing.mock_data(num_examples=48):
+    result = start_in_process(capfd, tmp_path, *overrides, config=f'{config}.py:smoke')
   assert result.returncode == 0, result.stderr[-3000:]
   assert json.load(open(tmp_path / 'config.json'))['dataset']['name'] == dataset
   evals = metrics(str(tmp_path), 'eval')
