@@ -54,7 +54,7 @@ def get_config(arg=''):
   faster_rcnn_data(c, 'coco/2017', 800, 1333)
   c.dataset.train_split = 'train'
   c.dataset.eval_split = 'validation'
-  common.optimize(c, 'sgd', 0.02, 'piecewise', weight_decay=1e-4, warmup_steps=1000, boundaries=[60_000, 80_000])
+  common.optimize(c, 'sgd', 0.02, 'piecewise', weight_decay=1e-4, warmup_steps=1000, boundaries=(60_000, 80_000))
   common.run_length(c, num_train_steps=90_000, batch_size=16, eval_batch_size=16, eval_every_steps=10_000,
                     checkpoint_every_steps=5_000)
   if 'smoke' in common.options(arg):

@@ -41,7 +41,7 @@ def get_config(arg=''):
   c.dataset.train_split = 'train'
   c.dataset.eval_split = 'validation'
   common.optimize(c, 'sgd', 0.01, 'piecewise', weight_decay=1e-4, warmup_steps=1000,
-                  boundaries=[16 * EPOCH, 22 * EPOCH])
+                  boundaries=(16 * EPOCH, 22 * EPOCH))
   common.run_length(c, num_train_steps=26 * EPOCH, batch_size=16, eval_batch_size=16, eval_every_steps=4 * EPOCH,
                     checkpoint_every_steps=EPOCH)
   if 'smoke' in common.options(arg):

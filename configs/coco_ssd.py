@@ -19,5 +19,5 @@ def get_config(arg='ssd300'):
   c.dataset.eval_split = 'validation'
   if c.num_train_steps > 2:
     c.num_train_steps = 240_000
-    c.schedule.boundaries = [160_000, 200_000]
+    c.schedule.boundaries = (160_000, 200_000)
   return c

@@ -69,7 +69,7 @@ def base_config(task: str) -> ml_collections.ConfigDict:
   c.schedule.name = 'cosine'       # 'constant' | 'piecewise' | 'cosine'
   c.schedule.base_lr = 0.1
   c.schedule.warmup_steps = 0
-  c.schedule.boundaries = [0.5, 0.75]  # piecewise: fractions of num_train_steps, or steps
+  c.schedule.boundaries = (0.5, 0.75)  # piecewise: fractions of num_train_steps, or steps
   c.schedule.decay_factor = 0.1
   c.schedule.final_lr_fraction = 0.0
 

@@ -40,10 +40,10 @@ def get_config(arg='vgg16'):
     c.model.rpn_pre_nms_top_n_test, c.model.rpn_post_nms_top_n_test = 6000, 300   # the paper's test setting
     c.model.box_batch_size_per_image = 128                                         # Fast R-CNN's 128 RoIs
     c.losses.box_beta = 1.0
-    common.optimize(c, 'sgd', 8e-3, 'piecewise', weight_decay=5e-4, warmup_steps=0, boundaries=[7_500])
+    common.optimize(c, 'sgd', 8e-3, 'piecewise', weight_decay=5e-4, warmup_steps=0, boundaries=(7_500,))
     common.run_length(c, num_train_steps=10_000, batch_size=8, eval_batch_size=8, eval_every_steps=2_500)
   else:
-    common.optimize(c, 'sgd', 0.01, 'piecewise', weight_decay=1e-4, warmup_steps=500, boundaries=[12_000, 16_000])
+    common.optimize(c, 'sgd', 0.01, 'piecewise', weight_decay=1e-4, warmup_steps=500, boundaries=(12_000, 16_000))
     common.run_length(c, num_train_steps=18_000, batch_size=8, eval_batch_size=8, eval_every_steps=3_000)
   if 'smoke' in options:
     smoke(c)

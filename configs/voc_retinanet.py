@@ -22,7 +22,7 @@ def get_config(arg=''):
   faster_rcnn_data(c, 'voc/2007', 600, 1000)
   c.dataset.eval_split = 'test'
   c.dataset.train_sources = [('voc/2007', 'train+validation'), ('voc/2012', 'train+validation')]
-  common.optimize(c, 'sgd', 0.01, 'piecewise', weight_decay=1e-4, warmup_steps=500, boundaries=[12_000, 16_000])
+  common.optimize(c, 'sgd', 0.01, 'piecewise', weight_decay=1e-4, warmup_steps=500, boundaries=(12_000, 16_000))
   common.run_length(c, num_train_steps=18_000, batch_size=8, eval_batch_size=8, eval_every_steps=3_000)
   if 'smoke' in common.options(arg):
     smoke(c)

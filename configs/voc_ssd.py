@@ -44,7 +44,7 @@ def ssd_config(arg: str, dataset: str, layout: str) -> 'ml_collections.ConfigDic
   c.dataset.train_sources = []       # [(name, split), ...]; [] = (name, train_split)
   c.model.name = model
   c.default_boxes = common.default_box_config(boxes[layout])
-  common.optimize(c, 'sgd', 1e-3, 'piecewise', weight_decay=5e-4, warmup_steps=500, boundaries=[80_000, 100_000])
+  common.optimize(c, 'sgd', 1e-3, 'piecewise', weight_decay=5e-4, warmup_steps=500, boundaries=(80_000, 100_000))
   common.run_length(c, num_train_steps=120_000, batch_size=32, eval_batch_size=32, eval_every_steps=10_000,
                     checkpoint_every_steps=5_000)
   if smoke == 'smoke':

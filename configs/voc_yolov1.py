@@ -40,7 +40,7 @@ def get_config(arg='yolo'):
   batch = 64
   epoch = VOC0712_TRAINVAL_IMAGES // batch
   common.optimize(c, 'sgd', 1e-2, 'piecewise', weight_decay=5e-4, warmup_steps=2 * epoch,
-                  boundaries=[75 * epoch, 105 * epoch])
+                  boundaries=(75 * epoch, 105 * epoch))
   common.run_length(c, num_train_steps=135 * epoch, batch_size=batch, eval_batch_size=64,
                     eval_every_steps=15 * epoch)
   if smoke_run:

@@ -43,6 +43,7 @@ from vision_jax.errors import UserError
     ('nms.score_threshold', 1.5, 'config.nms.score_threshold = 1.5 must be in [0, 1)'),
     ('nms.pre_nms_top_k', 0, 'config.nms.pre_nms_top_k = 0 must be >= 1'),
     ('nms.max_detections', 0, 'config.nms.max_detections = 0 must be >= 1'),
+    ('schedule.boundaries', ('abc',), "config.schedule.boundaries = ('abc',) must be steps or fractions of"),
     ('lr_multipliers', ('abc',), "config.lr_multipliers = ('abc',) must be (REGEX, multiplier >= 0) pairs"),
     ('model.reg_max', 0, 'config.model.reg_max = 0 must be >= 2 (DFL bins per box side)'),
     ('init_from', '/no/such/weights.pth', "config.init_from = '/no/such/weights.pth' is neither a file, a folder, "

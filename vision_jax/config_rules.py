@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Optional
 from vision_jax.data import BUNDLED, DETECTION_BUNDLED, SOURCE_KEYS, source_kind
 from vision_jax.data.batching import normalisation_problem
 from vision_jax.errors import UserError
+from vision_jax.train.optimizers import OPTIMIZER_KEYS, SCHEDULE_KEYS
 from vision_jax.weights.pretrained import NAMED
 
 
@@ -63,6 +64,8 @@ NAMED_RULES = (
     Rule('restore', lambda v: v in ('latest', 'latest_valid'), "must be 'latest' or 'latest_valid'"),
     Rule('schedule.base_lr', lambda v: v >= 0, 'must be >= 0'),
     Rule('schedule.warmup_steps', lambda v: v >= 0, 'must be >= 0'),
+    Rule('schedule.boundaries', lambda v: _all_numbers(v) and min(v, default=0) >= 0,
+         'must be steps or fractions of num_train_steps (numbers >= 0)'),
     Rule('schedule.decay_start', lambda v: v >= 0, 'must be >= 0 (a fraction of num_train_steps, or a step)'),
     Rule('cyclegan.cycle_weight', lambda v: v >= 0, 'must be >= 0'),
     Rule('cyclegan.identity_weight', lambda v: v >= 0, 'must be >= 0 (0: no identity loss)'),
@@ -160,20 +163,40 @@ def _bundled_ignored_keys(config) -> Optional[str]:
   return None
 
 
-def override_problem(config, overridden: Iterable[str]) -> Optional[str]:
-  """A message for the first command-line override (a dotted key) of a dataset key that the chosen
-  source never reads (its value would be silently without effect), or None."""
-  dataset = config.get('dataset', {})
-  if 'name' not in dataset:
-    return None
+def _source_reads(config) -> Optional[tuple[str, tuple[str, ...]]]:
+  """(the chosen data source as a message names it, the dataset keys it reads)."""
+  dataset = config.dataset
   kind = source_kind(dataset, config.get('task') == 'detection')
-  reads = ('name', *SOURCE_KEYS[kind])
+  return (f'TFDS dataset {dataset.name!r}' if kind.startswith('tfds') else f'{kind!r} source',
+          ('name', *SOURCE_KEYS[kind]))
+
+
+def _chosen_by_name(block: str, keys_by_name: dict):
+  """The reads of config.<block> for the chosen config.<block>.name (None for an unknown name: its
+  builder says which names exist)."""
+  def reads(config) -> Optional[tuple[str, tuple[str, ...]]]:
+    name = config[block].get('name')
+    return (f'{block} {name!r}', ('name', *keys_by_name[name])) if name in keys_by_name else None
+  return reads
+
+
+# Config blocks whose keys only some choices read: block -> config -> (what was chosen, keys it reads).
+OVERRIDE_SCOPES = {'dataset': _source_reads, 'optimizer': _chosen_by_name('optimizer', OPTIMIZER_KEYS),
+                   'schedule': _chosen_by_name('schedule', SCHEDULE_KEYS)}
+
+
+def override_problem(config, overridden: Iterable[str]) -> Optional[str]:
+  """A message for the first command-line override (a dotted key) of a dataset, optimizer or schedule
+  key that the chosen source, optimizer or schedule never reads (its value would be silently without
+  effect), or None."""
   for key in overridden:
     block, _, rest = key.partition('.')
-    if block == 'dataset' and rest.split('.')[0] not in reads:
-      source = f'TFDS dataset {dataset.name!r}' if kind.startswith('tfds') else f'{kind!r} source'
-      return (f'config.dataset.{rest} has no effect on the {source}, which reads only dataset.'
-              f'{{{", ".join(sorted(reads))}}}')
+    if block not in OVERRIDE_SCOPES or block not in config or 'name' not in config[block]:
+      continue
+    chosen = OVERRIDE_SCOPES[block](config)
+    if chosen and rest.split('.')[0] not in chosen[1]:
+      return (f'config.{key} has no effect on the {chosen[0]}, which reads only {block}.'
+              f'{{{", ".join(sorted(chosen[1]))}}}')
   return None
 
 

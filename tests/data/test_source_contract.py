@@ -2,7 +2,6 @@
 present, the optional ones None where a source has no value, detection sources DetectionSource."""
 
 import ml_collections
-import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 

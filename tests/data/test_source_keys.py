@@ -1,5 +1,6 @@
 """SOURCE_KEYS (vision_jax/data/__init__.py) says which dataset keys each source reads, and the launch
-refuses an override of any other (it would have no effect). Here every kind of source is built from a
+refuses an override of any other (it would have no effect; the same for the optimizer and schedule
+blocks, whose reads tests/train/test_optimizers.py records). Here every kind of source is built from a
 shipped config, with a train and an eval batch drawn, while its config's reads are recorded: a source
 that reads an undeclared key would make the launch refuse a key that matters; a declared key that no
 source of its kind reads would let an override without effect through."""
@@ -80,17 +81,20 @@ def test_sources_read_what_source_keys_declares(layouts):
       kind: set() for kind in SOURCE_KEYS}
 
 
-@pytest.mark.parametrize('overrides, key, source', [
-    (['dataset.crop_padding=2'], 'crop_padding', "the 'digits' source"),
-    (['dataset.train_dir=/data'], 'train_dir', "the 'digits' source"),
-    (['dataset.name=mnist', 'dataset.max_shift=2'], 'max_shift', "the TFDS dataset 'mnist'")])
-def test_an_override_the_source_ignores_is_one_line(overrides, key, source):
-  with pytest.raises(UserError, match=f'^config.dataset.{key} has no effect on {source}, which reads only'):
+@pytest.mark.parametrize('overrides, key, chosen', [
+    (['dataset.crop_padding=2'], 'dataset.crop_padding', "the 'digits' source"),
+    (['dataset.train_dir=/data'], 'dataset.train_dir', "the 'digits' source"),
+    (['dataset.name=mnist', 'dataset.max_shift=2'], 'dataset.max_shift', "the TFDS dataset 'mnist'"),
+    (['optimizer.b1=0.5'], 'optimizer.b1', "the optimizer 'sgd'"),
+    (['schedule.boundaries=(0.3,)'], 'schedule.boundaries', "the schedule 'cosine'")])
+def test_an_override_without_effect_is_one_line(overrides, key, chosen):
+  with pytest.raises(UserError, match=rf'^config.{key} has no effect on {chosen}, which reads only'):
     parse_launch_config(['launch', '--config=configs/digits_cnn.py:smoke', *(f'--config.{o}' for o in overrides)])
 
 
-def test_overrides_the_source_reads_pass():
+def test_overrides_the_chosen_source_optimizer_and_schedule_read_pass():
   config = load_config('digits_cnn')
-  assert override_problem(config, ['dataset.max_shift', 'dataset.mean', 'batch_size', 'model.name']) is None
+  assert override_problem(config, ['dataset.max_shift', 'dataset.mean', 'batch_size', 'model.name',
+                                   'optimizer.momentum', 'schedule.final_lr_fraction']) is None
   config.dataset.name = 'image_folder'
   assert override_problem(config, ['dataset.name', 'dataset.train_dir', 'dataset.augment']) is None

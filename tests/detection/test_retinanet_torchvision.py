@@ -4,7 +4,6 @@ and on the same preprocessed photos (skimage chelsea and astronaut) the head out
 detections and the training losses compared."""
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest

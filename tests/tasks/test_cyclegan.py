@@ -3,7 +3,6 @@ scores and grid, an exact resume with the image pools in the checkpoint, and bad
 
 import functools
 
-import jax
 import jax.numpy as jnp
 import matplotlib.image
 import numpy as np

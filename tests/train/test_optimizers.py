@@ -4,9 +4,11 @@ import numpy as np
 import optax
 import pytest
 
-from vision_jax.errors import UserError
-from vision_jax.train.optimizers import create_learning_rate_fn, create_optimizer
 from configs import common
+from tests.helpers import recorded_reads
+from vision_jax.errors import UserError
+from vision_jax.train.optimizers import (OPTIMIZER_KEYS, SCHEDULE_KEYS, create_learning_rate_fn,
+                                         create_optimizer)
 
 
 def schedule(**kw):
@@ -27,7 +29,7 @@ def test_linear_warmup_then_constant():
 
 
 def test_piecewise_decays_at_fractional_and_absolute_boundaries():
-  lr = create_learning_rate_fn(schedule(name='piecewise', base_lr=1.0, boundaries=[0.5, 80]), 100)
+  lr = create_learning_rate_fn(schedule(name='piecewise', base_lr=1.0, boundaries=(0.5, 80)), 100)
   np.testing.assert_allclose([lr(49), lr(50), lr(79), lr(80)], [1.0, 0.1, 0.1, 0.01], rtol=1e-6)
 
 
@@ -98,3 +100,21 @@ def test_adamw_decay_is_decoupled():
   adam_l2 = _one_update(optimizer(name='adam', weight_decay=0.1), params, zeros)
   np.testing.assert_allclose(adamw['kernel'], -0.1 * 0.1, rtol=1e-5)  # lr * wd * param
   np.testing.assert_allclose(adam_l2['kernel'], -0.1, rtol=1e-3)  # normalised by Adam
+
+
+@pytest.mark.parametrize('name', sorted(OPTIMIZER_KEYS))
+def test_optimizers_read_exactly_their_declared_keys(name):
+  """OPTIMIZER_KEYS is what the launch lets an override change (any other optimizer key would have no
+  effect): exactly the keys the optimizer reads."""
+  config = optimizer(name=name, grad_clip_norm=1.0, weight_decay=1e-4)
+  with recorded_reads(config) as reads:
+    create_optimizer(config, optax.constant_schedule(0.1))
+  assert reads == {'name', *OPTIMIZER_KEYS[name]}
+
+
+@pytest.mark.parametrize('name', sorted(SCHEDULE_KEYS))
+def test_schedules_read_exactly_their_declared_keys(name):
+  config = schedule(name=name, warmup_steps=2)
+  with recorded_reads(config) as reads:
+    create_learning_rate_fn(config, 100)
+  assert reads == {'name', *SCHEDULE_KEYS[name]}

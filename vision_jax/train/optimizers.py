@@ -10,6 +10,13 @@ from vision_jax.train.freezing import partitioned_optimizer, validate_regexes
 
 SCHEDULES = ('constant', 'piecewise', 'cosine', 'linear')
 OPTIMIZERS = ('sgd', 'adam', 'adamw')
+# The keys each schedule and optimizer reads besides `name` (tests/train/test_optimizers.py records
+# them): an override of another key of the block has no effect, and the launch refuses it.
+_WARMUP = ('base_lr', 'warmup_steps')
+SCHEDULE_KEYS = {'constant': _WARMUP, 'piecewise': _WARMUP + ('boundaries', 'decay_factor'),
+                 'cosine': _WARMUP + ('final_lr_fraction',), 'linear': _WARMUP + ('decay_start', 'final_lr_fraction')}
+_ADAM = ('b1', 'b2', 'eps', 'weight_decay', 'grad_clip_norm')
+OPTIMIZER_KEYS = {'sgd': ('momentum', 'nesterov', 'weight_decay', 'grad_clip_norm'), 'adam': _ADAM, 'adamw': _ADAM}
 
 
 def create_learning_rate_fn(schedule, num_train_steps: int) -> optax.Schedule:
