@@ -68,13 +68,13 @@ def test_ssdlite_backbone_starts_from_the_imagenet_lite0_weights():
                                 state.params['loc0']['pointwise']['kernel'])  # heads stay fresh
 
 
-def test_eight_devices_give_the_losses_of_one(tmp_path):
-  from tests.helpers import launch
+def test_eight_devices_give_the_losses_of_one(tmp_path, capfd):
+  from tests.helpers import launch, start_in_process
   runs = {}
-  for devices in (1, 8):
-    workdir = tmp_path / f'd{devices}'
-    result = launch(['--config=configs/digit_scenes_ssd.py:smoke', f'--workdir={workdir}',
-                     '--config.evals.pictures.num_images=0'], num_devices=devices)
+  for devices in (1, 8):  # one device in this process (its programs are the other smoke tests'), eight in a launch
+    workdir, args = tmp_path / f'd{devices}', ['--config.evals.pictures.num_images=0']
+    result = (start_in_process(capfd, workdir, *args, config='digit_scenes_ssd.py:smoke') if devices == 1 else
+              launch(['--config=configs/digit_scenes_ssd.py:smoke', f'--workdir={workdir}', *args], num_devices=8))
     assert result.returncode == 0, result.stderr[-2000:]
     runs[devices] = metrics(str(workdir), 'train')
   for one, eight in zip(runs[1], runs[8]):
