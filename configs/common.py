@@ -297,6 +297,7 @@ def digit_scenes_detection(c: ml_collections.ConfigDict, arg, batch_size: int) -
   c.dataset.augment = 'photometric'  # gamma, brightness and contrast (digits flipped are not digits)
   c.dataset.brightness = 0.25        # brightness shift; with gamma down to 0.5 backgrounds reach the
   c.dataset.gamma = 0.7              # SSD's 'bright' evaluator's levels, glyphs lose contrast as there
+  c.dataset.value_gain = 0.0         # photometric: pixels x U(1 - value_gain, 1 + value_gain) (Ultralytics' hsv_v)
   c.dataset.background_level = 0.0   # test scenes: > 0 draws backgrounds with mean levels up to it
   optimize(c, 'adamw', 2e-3, weight_decay=1e-4, warmup_steps=200)
   run_length(c, num_train_steps=2000, batch_size=batch_size, eval_batch_size=100, eval_every_steps=500)

@@ -97,7 +97,8 @@ RANGES = (
         'model.box_foreground_iou', 'model.rpn_nms_threshold', 'schedule.decay_factor')),
     (lambda v: 0 <= v < 1, 'must be in [0, 1)', 1.0, (
         'model.dropout', 'model.dropout_rate', 'model.drop_path_rate', 'model.bn_momentum', 'gan.ema_decay',
-        'optimizer.b1', 'optimizer.b2', 'optimizer.momentum', 'dataset.translate', 'dataset.scale')),
+        'optimizer.b1', 'optimizer.b2', 'optimizer.momentum', 'dataset.translate', 'dataset.scale',
+        'dataset.value_gain')),
     (lambda v: 0 <= v <= 1, 'must be in [0, 1]', 1.5, (
         'matching.negative_iou', 'losses.focal_alpha', 'dataset.mosaic', 'dataset.background_level',
         'schedule.final_lr_fraction', 'predict_score_threshold', 'evals.pictures.score_threshold')),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.data.test_box_augment import BOXES
-from vision_jax.data.array_box_augment import ARRAY_OPS, augment_example, augmentation_ops
+from vision_jax.data.array_box_augment import ARRAY_OPS, augment_example, augmentation_ops, photometric
 from vision_jax.errors import UserError
 
 
@@ -45,6 +45,18 @@ def test_photometric_changes_levels_only_and_the_stream_is_reproducible():
   np.testing.assert_allclose(a[1], BOXES, rtol=1e-6)
   np.testing.assert_array_equal(a[2], [True] * 3)
   assert not np.allclose(a[0], painted()) and a[0].min() >= 0 and a[0].max() <= 1
+
+
+
+def test_value_gain_scales_then_clips_before_the_other_photometric_draws():
+  image = np.random.default_rng(1).uniform(0, 1, (8, 8, 1))
+  drawn = np.random.default_rng(0)
+  gain = drawn.uniform(0.6, 1.4)
+  expected = photometric(np.clip(image * gain, 0.0, 1.0), drawn, 0.1, 0.5)
+  np.testing.assert_array_equal(photometric(image, np.random.default_rng(0), 0.1, 0.5, value_gain=0.4), expected)
+  # without it the stream is the one the demos were measured with
+  np.testing.assert_array_equal(photometric(image, np.random.default_rng(0), 0.1, 0.5, value_gain=0.0),
+                                photometric(image, np.random.default_rng(0), 0.1, 0.5))
 
 
 def test_unknown_augmentation_is_one_clear_error():

@@ -1,7 +1,7 @@
 """SSD-style augmentation of in-memory detection batches (the bundled digit scenes), in numpy: the
 ops of box_augment.py's tf.data pipeline, chosen by the same config.dataset.augment names.
 
-Ops: photometric (optional gamma, brightness +-`brightness`, contrast x0.5-1.5), expand (zoom out up to 4x, filled
+Ops: photometric (optional value gain and gamma, brightness +-`brightness`, contrast x0.5-1.5), expand (zoom out up to 4x, filled
 with the image mean), crop (SSD's min-IoU sampler, box centres kept inside), flip. Geometry is one
 bilinear resample per image; boxes are (G, 4) normalised with a (G,) `valid` mask. Every draw
 comes from the numpy Generator passed in, so a seeded stream is reproducible and resumable.
@@ -34,9 +34,13 @@ def augmentation_ops(name: str, implemented: Optional[tuple[str, ...]] = None) -
 
 
 def photometric(image: np.ndarray, rng: np.random.Generator, brightness: float = 32 / 255,
-                gamma: float = 0.0) -> np.ndarray:
-  """Random gamma x ** exp(U(-gamma, gamma)) (0: none; below 1 it lifts dark backgrounds more than
-  bright objects), brightness shift and contrast (about the image mean), clipped to [0, 1]."""
+                gamma: float = 0.0, value_gain: float = 0.0) -> np.ndarray:
+  """Random value gain x * U(1 - value_gain, 1 + value_gain) (0: none; Ultralytics' hsv_v: bright
+  pixels saturate, so contrast falls as the image brightens), gamma x ** exp(U(-gamma, gamma)) (0:
+  none; below 1 it lifts dark backgrounds more than bright objects), brightness shift and contrast
+  (about the image mean), clipped to [0, 1]."""
+  if value_gain:
+    image = np.clip(image * rng.uniform(1 - value_gain, 1 + value_gain), 0.0, 1.0)
   if gamma:
     image = np.clip(image, 0.0, 1.0) ** np.exp(rng.uniform(-gamma, gamma))
   image = image + rng.uniform(-brightness, brightness)
@@ -82,10 +86,10 @@ def resample(image: np.ndarray, window: np.ndarray, fill: np.ndarray) -> np.ndar
 
 
 def augment_example(image: np.ndarray, boxes: np.ndarray, valid: np.ndarray, rng: np.random.Generator,
-                    ops: tuple[str, ...], brightness: float = 32 / 255, gamma: float = 0.0):
+                    ops: tuple[str, ...], brightness: float = 32 / 255, gamma: float = 0.0, value_gain: float = 0.0):
   """One square image (S, S, C) in [0, 1] with its boxes through `ops`: (image, boxes, valid)."""
   if 'photometric' in ops:
-    image = photometric(image, rng, brightness, gamma)
+    image = photometric(image, rng, brightness, gamma, value_gain)
   window = np.array([0.0, 0.0, 1.0, 1.0])
   boxes_now = boxes.astype(np.float64)
   if 'expand' in ops:

@@ -88,8 +88,8 @@ def scene_batch(split: str, start: int, count: int, channels: int, background_le
 class DigitScenesSource(DetectionSource):
   """Detection source over digit scenes; batches carry image, boxes, labels, box_valid (+ mask; eval
   batches also image_id, the test scene's index).
-  config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness
-  and gamma (the photometric shift and log-gamma range), background_level (test scenes with brighter backgrounds)."""
+  config: channels, mean, std, num_test_scenes, augment (train; see array_box_augment), brightness,
+  gamma and value_gain (the photometric shift, log-gamma range and gain range), background_level (test scenes with brighter backgrounds)."""
 
   num_classes = 10
   class_names = CLASS_NAMES
@@ -109,6 +109,7 @@ class DigitScenesSource(DetectionSource):
     if config.get('mosaic', 0.0):
       raise UserError('dataset.mosaic applies to TFDS detection data; digit scenes already hold several objects')
     self.brightness, self.gamma = config.get('brightness', 32 / 255), config.get('gamma', 0.0)
+    self.value_gain = config.get('value_gain', 0.0)
     self.background_level = float(config.get('background_level', 0.0))
 
   def _normalise(self, batch: Batch) -> Batch:
@@ -129,7 +130,7 @@ class DigitScenesSource(DetectionSource):
   def _augmented(self, batch: Batch, step: int) -> Batch:
     """The global batch of `step` through the augment ops, from a generator seeded by (seed, step)."""
     rng = np.random.default_rng([self.seed, step, 3])
-    out = [augment_example(image, boxes, valid, rng, self.augment, self.brightness, self.gamma)
+    out = [augment_example(image, boxes, valid, rng, self.augment, self.brightness, self.gamma, self.value_gain)
            for image, boxes, valid in zip(batch['image'], batch['boxes'], batch['box_valid'])]
     images, boxes, valid = (np.stack(parts) for parts in zip(*out))
     return {**batch, 'image': images, 'boxes': boxes, 'box_valid': valid}
