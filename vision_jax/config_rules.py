@@ -164,7 +164,7 @@ def _bundled_ignored_keys(config) -> Optional[str]:
   return None
 
 
-def _source_reads(config) -> Optional[tuple[str, tuple[str, ...]]]:
+def _source_reads(config) -> tuple[str, tuple[str, ...]]:
   """(the chosen data source as a message names it, the dataset keys it reads)."""
   dataset = config.dataset
   kind = source_kind(dataset, config.get('task') == 'detection')
